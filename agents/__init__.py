@@ -1,0 +1,1 @@
+"""Rollouts, evaluation, GRPO training and the ``toolgym`` command line."""

@@ -1,0 +1,9 @@
+"""CLI: index build, retriever serve."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the toolgym app."""
