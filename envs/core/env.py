@@ -36,7 +36,7 @@ class ToolEnv(gym.Env[str, str]):
     max_turns, format_penalty, tool_cost, check_tool, ...) and the family's ``config_cls``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
     config_cls: ClassVar[type[Config]] = Config
     episode_defaults: ClassVar[dict[str, Any]] = {}
     supports_check: ClassVar[bool] = False

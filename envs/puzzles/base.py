@@ -17,12 +17,12 @@ _MAX_SEED = 2**63 - 1
 
 
 class PuzzleEnv(ToolEnv):
-    """A single-answer puzzle: one turn by default; with ``check_tool=True`` the agent may test
-    candidates first (then ``max_turns`` defaults to 4)."""
+    """A single-answer puzzle: two turns by default (one retry after a turn with no answer); with
+    ``check_tool=True`` the agent may test candidates first (then ``max_turns`` defaults to 4)."""
 
     family: ClassVar[str]
     supports_check = True
-    episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 1}
+    episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 2}
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
         if kwargs.get("check_tool") and "max_turns" not in kwargs:
