@@ -133,7 +133,7 @@ class RolloutEngine:
         options = {"task_id": spec.task_id} if spec.task_id is not None else None
         _, info = env.reset(seed=spec.seed, options=options)
         messages = [dict(m) for m in info["messages"]]
-        tools = list(info.get("tools") or [])
+        tools = list(info.get("tools") or []) if _template_renders_tools(env) else []
         traj = Trajectory(
             env_id=spec.env_id,
             task_id=str(info.get("task_id", "")),
@@ -175,7 +175,7 @@ class RolloutEngine:
         if terminated or truncated:
             traj.terminated, traj.truncated = bool(terminated), bool(truncated)
             traj.is_success = info.get("is_success")
-            traj.answer = info.get("answer", traj.answer)
+            traj.answer = _final_answer(ep.env, gen.text)
             ep.done = True
             return
         env_messages = [dict(m) for m in info.get("messages") or []]
@@ -298,6 +298,26 @@ def _tokens_covering_suffix(tokenizer: Any, ids: list[int], suffix: str) -> int:
         if suffix in tokenizer.decode(ids[-k:]):
             return k
     return len(ids)
+
+
+def _template_renders_tools(env: Any) -> bool:
+    """Whether the chat template should list the tools: not when the env's system prompt already does
+    (the XML protocol always, the JSON protocol with ``tools_in_prompt``)."""
+    episode = getattr(env.unwrapped, "episode", None)
+    if episode is None:
+        return True
+    return episode.protocol == "json" and not episode.tools_in_prompt
+
+
+def _final_answer(env: Any, text: str) -> str | None:
+    """The answer a final turn gave, parsed with the env's own protocol (None if it gave none)."""
+    inner = env.unwrapped
+    try:
+        tools = {t.name: t for t in inner.all_tools()}
+        answer = inner.protocol.parse(text, tools).answer
+    except Exception:  # an env without the protocol API: no answer to vote on
+        return None
+    return None if answer is None else str(answer).strip()
 
 
 def _gym_make(spec: EpisodeSpec) -> Any:
