@@ -63,6 +63,7 @@ class ToolEnv(gym.Env[str, str]):
         self.turn = 0
         self._done = True
         self._return = 0.0
+        self._final: Verdict | None = None
 
     # ---- what subclasses provide -------------------------------------------------------------
     def instructions(self) -> str:
@@ -111,6 +112,7 @@ class ToolEnv(gym.Env[str, str]):
         self.turn = 0
         self._done = False
         self._return = 0.0
+        self._final = None
         self._start_episode()
         tools = self.all_tools()
         self.messages = [
@@ -157,6 +159,8 @@ class ToolEnv(gym.Env[str, str]):
                     )
                 if not parsed.calls and not parsed.errors:
                     parsed.errors.append(self._nothing_found())
+                if self._final is not None:
+                    verdict, terminated = self._final, True
         except InfraError as e:
             return self._infra_failure(str(e), info)
 
@@ -205,6 +209,11 @@ class ToolEnv(gym.Env[str, str]):
         if self.episode.tools_in_prompt or self.episode.protocol == "xml":
             parts.append(self.protocol.describe(tools))
         return "\n\n".join(parts)
+
+    def finish(self, verdict: Verdict) -> None:
+        """End the episode after this turn's tool calls with ``verdict`` (for games, where a move can
+        win or lose): tools call it; the calls after it in the same turn are still run."""
+        self._final = verdict
 
     def answer_turn(self, answer: str) -> str:
         """The turn that submits ``answer`` in this env's protocol."""
