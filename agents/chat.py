@@ -23,7 +23,9 @@ class ChatRenderer:
         self.eos_id = tokenizer.eos_token_id
         self._turn_end = self._assistant_turn_end()
 
-    def render(self, messages: list[dict[str, Any]], tools: list[dict] | None, generation_prompt: bool) -> str:
+    def render(
+        self, messages: list[dict[str, Any]], tools: list[dict] | None, generation_prompt: bool
+    ) -> str:
         return self.tokenizer.apply_chat_template(
             messages, tools=tools or None, tokenize=False, add_generation_prompt=generation_prompt
         )
@@ -47,7 +49,9 @@ class ChatRenderer:
         before = self.render(base, None, False)
         after = self.render(base + list(env_messages), None, True)
         if not after.startswith(before):
-            raise ValueError("the chat template re-renders earlier turns when env messages follow; cannot append")
+            raise ValueError(
+                "the chat template re-renders earlier turns when env messages follow; cannot append"
+            )
         closing = self._turn_end
         if turn_ids and turn_ids[-1] == self.eos_id and closing.startswith(self.eos_text):
             closing = closing[len(self.eos_text) :]

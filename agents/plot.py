@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def plot_rewards(steps: list[int], rewards: list[float], path: str | Path, title: str = "reward per step") -> Path:
+def plot_rewards(
+    steps: list[int], rewards: list[float], path: str | Path, title: str = "reward per step"
+) -> Path:
     """Plot mean reward per step (with a running mean when there are enough points) to ``path``."""
     import matplotlib
 
@@ -18,8 +20,10 @@ def plot_rewards(steps: list[int], rewards: list[float], path: str | Path, title
     ax.plot(steps, rewards, marker="o", markersize=3, linewidth=1, label="mean reward")
     window = max(1, len(rewards) // 10)
     if window > 1:
-        smooth = [sum(rewards[max(0, i - window + 1) : i + 1]) / len(rewards[max(0, i - window + 1) : i + 1])
-                  for i in range(len(rewards))]
+        smooth = [
+            sum(rewards[max(0, i - window + 1) : i + 1]) / len(rewards[max(0, i - window + 1) : i + 1])
+            for i in range(len(rewards))
+        ]
         ax.plot(steps, smooth, linewidth=2, label=f"running mean ({window})")
     ax.set_xlabel("step")
     ax.set_ylabel("reward")

@@ -242,7 +242,11 @@ class RolloutEngine:
                 forced[i].extend(range(len(ids[i]), len(ids[i]) + len(new_ids)))
             ids[i].extend(new_ids)
             if lps[i] is not None:
-                lps[i] = None if (new_lps is None and not is_forced) else lps[i] + (new_lps or [0.0] * len(new_ids))
+                lps[i] = (
+                    None
+                    if (new_lps is None and not is_forced)
+                    else lps[i] + (new_lps or [0.0] * len(new_ids))
+                )
 
         for _ in range(2 * self.config.wait_rounds + 4):
             thinking = [i for i in range(n) if phase[i] == "think"]
@@ -287,7 +291,9 @@ class RolloutEngine:
         for i in range(n):
             turn_ids = ids[i]
             ended = bool(turn_ids) and turn_ids[-1] == self.renderer.eos_id
-            text = self.renderer.tokenizer.decode(turn_ids[:-1] if ended else turn_ids, skip_special_tokens=False)
+            text = self.renderer.tokenizer.decode(
+                turn_ids[:-1] if ended else turn_ids, skip_special_tokens=False
+            )
             results.append((Generation(text, turn_ids, lps[i], finish[i]), forced[i]))
         return results
 

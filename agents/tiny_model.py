@@ -16,14 +16,112 @@ import numpy as np
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 TAG_TOKENS = ("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>")
 
-_WORDS = (
-    "the a an of to in is you that it for on with as are be this was have or by not from at which can "
-    "answer question number numbers target use each exactly once make equal puzzle knight knave liar truth "
-    "says tells island person people is a are both neither either true false call tool function result "
-    "output input solve reason think step check value list add subtract multiply divide plus minus times "
-    "search python code run test error name arguments string integer object description required type "
-    "properties parameters final give your inside tags expression evaluate the following and then"
-).split()
+_WORDS = tuple(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "is",
+        "you",
+        "that",
+        "it",
+        "for",
+        "on",
+        "with",
+        "as",
+        "are",
+        "be",
+        "this",
+        "was",
+        "have",
+        "or",
+        "by",
+        "not",
+        "from",
+        "at",
+        "which",
+        "can",
+        "answer",
+        "question",
+        "number",
+        "numbers",
+        "target",
+        "use",
+        "each",
+        "exactly",
+        "once",
+        "make",
+        "equal",
+        "puzzle",
+        "knight",
+        "knave",
+        "liar",
+        "truth",
+        "says",
+        "tells",
+        "island",
+        "person",
+        "people",
+        "is",
+        "a",
+        "are",
+        "both",
+        "neither",
+        "either",
+        "true",
+        "false",
+        "call",
+        "tool",
+        "function",
+        "result",
+        "output",
+        "input",
+        "solve",
+        "reason",
+        "think",
+        "step",
+        "check",
+        "value",
+        "list",
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "plus",
+        "minus",
+        "times",
+        "search",
+        "python",
+        "code",
+        "run",
+        "test",
+        "error",
+        "name",
+        "arguments",
+        "string",
+        "integer",
+        "object",
+        "description",
+        "required",
+        "type",
+        "properties",
+        "parameters",
+        "final",
+        "give",
+        "your",
+        "inside",
+        "tags",
+        "expression",
+        "evaluate",
+        "the",
+        "following",
+        "and",
+        "then",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -50,11 +148,17 @@ class TinyModelConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.hidden_size % self.num_heads:
-            raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of num_heads ({self.num_heads})")
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be a multiple of num_heads ({self.num_heads})"
+            )
         if self.num_heads % self.num_kv_heads:
-            raise ValueError(f"num_heads ({self.num_heads}) must be a multiple of num_kv_heads ({self.num_kv_heads})")
+            raise ValueError(
+                f"num_heads ({self.num_heads}) must be a multiple of num_kv_heads ({self.num_kv_heads})"
+            )
         if not 512 <= self.max_position_embeddings <= 131072:
-            raise ValueError(f"max_position_embeddings must be in [512, 131072], got {self.max_position_embeddings}")
+            raise ValueError(
+                f"max_position_embeddings must be in [512, 131072], got {self.max_position_embeddings}"
+            )
 
 
 def chat_template() -> str:

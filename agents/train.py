@@ -127,7 +127,9 @@ def specs_from_prompts(prompts: list[Any], env_kwargs: dict[str, Any]) -> list[E
             spec = json.loads(key)
             env_id, seed = spec["env_id"], int(spec["seed"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"a training prompt must be an episode spec from episode_prompt(), got {key!r}") from exc
+            raise ValueError(
+                f"a training prompt must be an episode spec from episode_prompt(), got {key!r}"
+            ) from exc
         specs.append(EpisodeSpec(env_id, seed=seed, sample=seen[key], env_kwargs=dict(env_kwargs)))
         seen[key] += 1
     return specs
@@ -151,7 +153,9 @@ def rollout_output(trajectories: list[Trajectory]) -> dict[str, Any]:
     }
 
 
-def env_reward(prompts: list[Any], completions: list[Any], env_reward: list[float], **kwargs: Any) -> list[float]:
+def env_reward(
+    prompts: list[Any], completions: list[Any], env_reward: list[float], **kwargs: Any
+) -> list[float]:
     """TRL reward function: the env's episode return, computed during the rollout."""
     log_metric = kwargs.get("log_metric")
     if log_metric is not None:
@@ -179,7 +183,9 @@ class TRLServerBackend:
         )
         gens = []
         eos = self.tokenizer.eos_token_id
-        for ids, lps in zip(out["completion_ids"], out.get("logprobs") or [None] * len(requests), strict=True):
+        for ids, lps in zip(
+            out["completion_ids"], out.get("logprobs") or [None] * len(requests), strict=True
+        ):
             flat = [float(x[0] if isinstance(x, list) else x) for x in lps] if lps is not None else None
             ended = bool(ids) and ids[-1] == eos
             text = self.tokenizer.decode(ids[:-1] if ended else ids, skip_special_tokens=False)

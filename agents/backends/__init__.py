@@ -50,4 +50,12 @@ def make_backend(
     raise ValueError(f"unknown backend {kind!r}; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Backend", "Generation", "GenerationRequest", "SamplingConfig", "load_tokenizer", "make_backend"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Generation",
+    "GenerationRequest",
+    "SamplingConfig",
+    "load_tokenizer",
+    "make_backend",
+]

@@ -67,7 +67,9 @@ class HFBackend:
                 out = self.model.generate(
                     input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs
                 )
-                scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+                scores = self.model.compute_transition_scores(
+                    out.sequences, out.scores, normalize_logits=True
+                )
         finally:
             if was_training:
                 self.model.train()
@@ -90,7 +92,9 @@ class HFBackend:
             finish = "stop"  # stopped by a stop string
         elif finish == "length" and sampling.stop and any(text.endswith(s) for s in sampling.stop):
             finish = "stop"
-        return Generation(text=text, token_ids=ids, logprobs=[float(x) for x in logprobs], finish_reason=finish)
+        return Generation(
+            text=text, token_ids=ids, logprobs=[float(x) for x in logprobs], finish_reason=finish
+        )
 
     def close(self) -> None:
         self.model = None

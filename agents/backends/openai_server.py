@@ -7,6 +7,7 @@ only text comes back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +75,9 @@ class OpenAIBackend:
             body["seed"] = sampling.seed
         return body
 
-    def _complete_tokens(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[Generation]:
+    def _complete_tokens(
+        self, requests: list[GenerationRequest], sampling: SamplingConfig
+    ) -> list[Generation]:
         body = self._sampling_body(sampling)
         body.update(
             prompt=[r.prompt_ids for r in requests],
@@ -125,11 +128,11 @@ class OpenAIBackend:
         for call in message.get("tool_calls") or []:
             fn = call.get("function", {})
             args = fn.get("arguments", "{}")
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 args = json.loads(args) if isinstance(args, str) else args
-            except json.JSONDecodeError:
-                pass
-            text += "\n<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}) + "\n</tool_call>"
+            text += (
+                "\n<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}) + "\n</tool_call>"
+            )
         finish = "length" if choice.get("finish_reason") == "length" else "stop"
         return Generation(text=text, finish_reason=finish)
 

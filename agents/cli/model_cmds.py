@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,11 +12,13 @@ model_app = typer.Typer(help="Models for tests and CPU runs.", no_args_is_help=T
 
 @model_app.command("tiny")
 def tiny_cmd(
-    out_dir: Path = typer.Argument(..., help="Folder to write the model, tokenizer and chat template to."),
-    vocab_size: int = typer.Option(1024, help="Tokenizer vocabulary (BPE trained locally)."),
-    hidden_size: int = typer.Option(64, help="Hidden size."),
-    layers: int = typer.Option(2, help="Transformer layers."),
-    seed: int = typer.Option(0, help="Seed of the weights and of the tokenizer's training text."),
+    out_dir: Annotated[
+        Path, typer.Argument(help="Folder to write the model, tokenizer and chat template to.")
+    ],
+    vocab_size: Annotated[int, typer.Option(help="Tokenizer vocabulary (BPE trained locally).")] = 1024,
+    hidden_size: Annotated[int, typer.Option(help="Hidden size.")] = 64,
+    layers: Annotated[int, typer.Option(help="Transformer layers.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the weights and of the tokenizer's training text.")] = 0,
 ) -> None:
     """Create a tiny random tool-calling model (Qwen2 architecture): no download, a few seconds."""
     from agents.tiny_model import TinyModelConfig, build_tiny_model

@@ -5,25 +5,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import typer
 
 from agents.backends.base import SamplingConfig
-
-
-def parse_env_args(pairs: list[str] | None) -> dict[str, Any]:
-    """``KEY=VALUE`` env kwargs; values are read as JSON when they parse (``3``, ``true``), else strings."""
-    kwargs: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"--env-arg takes KEY=VALUE, got {pair!r}")
-        try:
-            kwargs[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key.strip()] = value
-    return kwargs
+from agents.cli.envs_cmds import parse_kwargs
 
 
 def _check_envs(env_ids: list[str]) -> None:
@@ -42,26 +29,47 @@ def _fmt(x: float) -> str:
 
 
 def eval_cmd(
-    env: list[str] = typer.Option(..., "--env", help="Env id (repeat for several), e.g. toolgym/Countdown-v0."),
-    model: str = typer.Option(None, "--model", help="Model name or local path (the tokenizer, with --base-url)."),
-    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1."),
-    backend: str = typer.Option("auto", help="hf, vllm or openai; auto: openai with --base-url, else hf."),
-    served_model: str = typer.Option(None, help="Model name the server knows (default: --model)."),
-    tokenizer: str = typer.Option(None, help="Tokenizer for token-in/token-out against a server."),
-    n: int = typer.Option(10, "-n", help="Tasks per env (seeds --seed .. --seed+n-1)."),
-    k: int = typer.Option(1, "-k", help="Samples per task (pass@k, maj@k, best-of-k)."),
-    seed: int = typer.Option(0, help="First task seed."),
-    env_arg: list[str] = typer.Option(None, "--env-arg", help="Env kwarg KEY=VALUE (repeatable)."),
-    max_turns: int = typer.Option(8, help="Turn cap per episode (the env has its own too)."),
-    max_tokens: int = typer.Option(512, help="Tokens per model turn."),
-    max_total_tokens: int = typer.Option(8192, help="Context cap per episode."),
-    temperature: float = typer.Option(1.0, help="Sampling temperature."),
-    top_p: float = typer.Option(1.0, help="Nucleus sampling."),
-    concurrency: int = typer.Option(16, help="Env steps (tool calls) running at once."),
-    think_budget: int = typer.Option(None, help="Budget forcing: cap thinking at this many tokens per turn."),
-    wait: int = typer.Option(0, help="Budget forcing: replace an early </think> by 'Wait' this many times."),
-    out: Path = typer.Option(Path("runs/eval/trajectories.jsonl"), help="Trajectories JSONL."),
-    summary_json: Path = typer.Option(None, help="Also write the summary table as JSON here."),
+    env: Annotated[
+        list[str], typer.Option("--env", help="Env id (repeat for several), e.g. toolgym/Countdown-v0.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name or local path (the tokenizer, with --base-url).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1."),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="hf, vllm or openai; auto: openai with --base-url, else hf.")
+    ] = "auto",
+    served_model: Annotated[
+        str | None, typer.Option(help="Model name the server knows (default: --model).")
+    ] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="Tokenizer for token-in/token-out against a server.")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="Tasks per env (seeds --seed .. --seed+n-1).")] = 10,
+    k: Annotated[int, typer.Option("-k", help="Samples per task (pass@k, maj@k, best-of-k).")] = 1,
+    seed: Annotated[int, typer.Option(help="First task seed.")] = 0,
+    kwarg: Annotated[
+        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
+    ] = None,
+    max_turns: Annotated[int, typer.Option(help="Turn cap per episode (the env has its own too).")] = 8,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per model turn.")] = 512,
+    max_total_tokens: Annotated[int, typer.Option(help="Context cap per episode.")] = 8192,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
+    concurrency: Annotated[int, typer.Option(help="Env steps (tool calls) running at once.")] = 16,
+    think_budget: Annotated[
+        int | None, typer.Option(help="Budget forcing: cap thinking at this many tokens per turn.")
+    ] = None,
+    wait: Annotated[
+        int, typer.Option(help="Budget forcing: replace an early </think> by 'Wait' this many times.")
+    ] = 0,
+    out: Annotated[Path, typer.Option(help="Trajectories JSONL.")] = Path("runs/eval/trajectories.jsonl"),
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the summary table as JSON here.")
+    ] = None,
 ) -> None:
     """Evaluate a model on envs: mean reward, pass@k, maj@k, best-of-k, turns, tool calls, format errors."""
     from rich.console import Console
@@ -85,7 +93,7 @@ def eval_cmd(
             n=n,
             k=k,
             seed=seed,
-            env_kwargs=parse_env_args(env_arg),
+            env_kwargs=parse_kwargs(kwarg),
             rollout=RolloutConfig(
                 sampling=SamplingConfig(max_tokens=max_tokens, temperature=temperature, top_p=top_p),
                 max_turns=max_turns,
@@ -98,8 +106,13 @@ def eval_cmd(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if kind == "openai":
-        gen = make_backend("openai", served_model or model, base_url=base_url,
-                           tokenizer=tokenizer or (model if served_model else None), max_concurrency=concurrency)
+        gen = make_backend(
+            "openai",
+            served_model or model,
+            base_url=base_url,
+            tokenizer=tokenizer or (model if served_model else None),
+            max_concurrency=concurrency,
+        )
     else:
         gen = make_backend(kind, model, tokenizer=tokenizer)
     total = len(env) * n * k
@@ -110,14 +123,37 @@ def eval_cmd(
         result = evaluate(gen, cfg, out_path=out, on_episode_end=lambda _t: progress.advance(bar))
     gen.close()
     table = Table(title=f"toolgym eval: {total} episodes, k={k}")
-    cols = ["env", "tasks", "errors", "reward", "success", "pass@1", f"pass@{k}", f"maj@{k}",
-            f"best-of-{k}", "turns", "tool calls", "format err"]
+    cols = [
+        "env",
+        "tasks",
+        "errors",
+        "reward",
+        "success",
+        "pass@1",
+        f"pass@{k}",
+        f"maj@{k}",
+        f"best-of-{k}",
+        "turns",
+        "tool calls",
+        "format err",
+    ]
     for c in cols:
         table.add_column(c, justify="left" if c == "env" else "right")
     for s in result.summaries:
-        table.add_row(s.env_id, str(s.tasks), str(s.errors), _fmt(s.mean_reward), _fmt(s.success_rate),
-                      _fmt(s.pass_at_1), _fmt(s.pass_at_k), _fmt(s.maj_at_k), _fmt(s.best_of_k_reward),
-                      _fmt(s.turns), _fmt(s.tool_calls), _fmt(s.format_error_rate))
+        table.add_row(
+            s.env_id,
+            str(s.tasks),
+            str(s.errors),
+            _fmt(s.mean_reward),
+            _fmt(s.success_rate),
+            _fmt(s.pass_at_1),
+            _fmt(s.pass_at_k),
+            _fmt(s.maj_at_k),
+            _fmt(s.best_of_k_reward),
+            _fmt(s.turns),
+            _fmt(s.tool_calls),
+            _fmt(s.format_error_rate),
+        )
     console.print(table)
     console.print(f"trajectories: {out}")
     if summary_json is not None:
@@ -129,30 +165,44 @@ def eval_cmd(
 
 
 def train_cmd(
-    env: list[str] = typer.Option(..., "--env", help="Env id (repeat to mix envs)."),
-    model: str = typer.Option(..., "--model", help="Model name or local path (e.g. from `toolgym model tiny`)."),
-    env_weight: list[float] = typer.Option(None, "--env-weight", help="Mixture weight per --env, in order."),
-    env_arg: list[str] = typer.Option(None, "--env-arg", help="Env kwarg KEY=VALUE (repeatable)."),
-    output_dir: Path = typer.Option(Path("runs/train"), help="Checkpoints, logs, plot, trajectories."),
-    steps: int = typer.Option(10, help="Optimizer steps."),
-    prompts_per_step: int = typer.Option(2, help="Tasks per step (each sampled --num-generations times)."),
-    num_generations: int = typer.Option(4, help="GRPO group size."),
-    lr: float = typer.Option(1e-5, help="Learning rate."),
-    beta: float = typer.Option(0.0, help="KL coefficient (0: no reference model)."),
-    loss_type: str = typer.Option("dapo", help="grpo, dr_grpo, dapo or bnpo (TRL's loss variants)."),
-    temperature: float = typer.Option(1.0, help="Sampling temperature."),
-    max_turns: int = typer.Option(4, help="Turn cap per episode."),
-    max_tokens: int = typer.Option(128, help="Tokens per model turn."),
-    max_total_tokens: int = typer.Option(4096, help="Context cap per episode."),
-    concurrency: int = typer.Option(16, help="Env steps (tool calls) running at once."),
-    lora: bool = typer.Option(False, help="Train LoRA adapters (peft) instead of all weights."),
-    lora_r: int = typer.Option(16, help="LoRA rank."),
-    use_vllm: bool = typer.Option(False, help="Generate with vLLM through TRL (CUDA only)."),
-    vllm_mode: str = typer.Option("colocate", help="colocate or server (with `trl vllm-serve`)."),
-    vllm_server_url: str = typer.Option(None, help="TRL vLLM server URL for --vllm-mode server."),
-    report_to: str = typer.Option("tensorboard", help="none, tensorboard or wandb."),
-    save_steps: int = typer.Option(0, help="Checkpoint every N steps (0: only the final model)."),
-    seed: int = typer.Option(0, help="Seed of the task draw and of TRL."),
+    env: Annotated[list[str], typer.Option("--env", help="Env id (repeat to mix envs).")],
+    model: Annotated[
+        str, typer.Option("--model", help="Model name or local path (e.g. from `toolgym model tiny`).")
+    ],
+    env_weight: Annotated[
+        list[float] | None, typer.Option("--env-weight", help="Mixture weight per --env, in order.")
+    ] = None,
+    kwarg: Annotated[
+        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
+    ] = None,
+    output_dir: Annotated[Path, typer.Option(help="Checkpoints, logs, plot, trajectories.")] = Path(
+        "runs/train"
+    ),
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 10,
+    prompts_per_step: Annotated[
+        int, typer.Option(help="Tasks per step (each sampled --num-generations times).")
+    ] = 2,
+    num_generations: Annotated[int, typer.Option(help="GRPO group size.")] = 4,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-5,
+    beta: Annotated[float, typer.Option(help="KL coefficient (0: no reference model).")] = 0.0,
+    loss_type: Annotated[
+        str, typer.Option(help="grpo, dr_grpo, dapo or bnpo (TRL's loss variants).")
+    ] = "dapo",
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    max_turns: Annotated[int, typer.Option(help="Turn cap per episode.")] = 4,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per model turn.")] = 128,
+    max_total_tokens: Annotated[int, typer.Option(help="Context cap per episode.")] = 4096,
+    concurrency: Annotated[int, typer.Option(help="Env steps (tool calls) running at once.")] = 16,
+    lora: Annotated[bool, typer.Option(help="Train LoRA adapters (peft) instead of all weights.")] = False,
+    lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
+    use_vllm: Annotated[bool, typer.Option(help="Generate with vLLM through TRL (CUDA only).")] = False,
+    vllm_mode: Annotated[str, typer.Option(help="colocate or server (with `trl vllm-serve`).")] = "colocate",
+    vllm_server_url: Annotated[
+        str | None, typer.Option(help="TRL vLLM server URL for --vllm-mode server.")
+    ] = None,
+    report_to: Annotated[str, typer.Option(help="none, tensorboard or wandb.")] = "tensorboard",
+    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: only the final model).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the task draw and of TRL.")] = 0,
 ) -> None:
     """GRPO with multi-turn tool rollouts through TRL; ends with a reward summary and a PNG plot."""
     from rich.console import Console
@@ -164,13 +214,31 @@ def train_cmd(
     _check_envs(env)
     try:
         cfg = TrainConfig(
-            env_ids=tuple(env), model=model, output_dir=str(output_dir), env_kwargs=parse_env_args(env_arg),
-            env_weights=tuple(env_weight) if env_weight else None, max_steps=steps,
-            prompts_per_step=prompts_per_step, num_generations=num_generations, learning_rate=lr, beta=beta,
-            loss_type=loss_type, temperature=temperature, max_turns=max_turns, max_tokens_per_turn=max_tokens,
-            max_total_tokens=max_total_tokens, max_concurrency=concurrency, lora=lora, lora_r=lora_r,
-            lora_alpha=2 * lora_r, use_vllm=use_vllm, vllm_mode=vllm_mode, vllm_server_url=vllm_server_url,
-            report_to=report_to, save_steps=save_steps, seed=seed,
+            env_ids=tuple(env),
+            model=model,
+            output_dir=str(output_dir),
+            env_kwargs=parse_kwargs(kwarg),
+            env_weights=tuple(env_weight) if env_weight else None,
+            max_steps=steps,
+            prompts_per_step=prompts_per_step,
+            num_generations=num_generations,
+            learning_rate=lr,
+            beta=beta,
+            loss_type=loss_type,
+            temperature=temperature,
+            max_turns=max_turns,
+            max_tokens_per_turn=max_tokens,
+            max_total_tokens=max_total_tokens,
+            max_concurrency=concurrency,
+            lora=lora,
+            lora_r=lora_r,
+            lora_alpha=2 * lora_r,
+            use_vllm=use_vllm,
+            vllm_mode=vllm_mode,
+            vllm_server_url=vllm_server_url,
+            report_to=report_to,
+            save_steps=save_steps,
+            seed=seed,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -180,15 +248,20 @@ def train_cmd(
         table.add_column(c, justify="right")
     for entry in result.log_history:
         if "reward" in entry:
-            table.add_row(str(entry.get("step")), _fmt(float(entry["reward"])),
-                          _fmt(float(entry.get("env_success", float("nan")))),
-                          _fmt(float(entry.get("env_turns", float("nan")))),
-                          _fmt(float(entry.get("env_tool_calls", float("nan")))))
+            table.add_row(
+                str(entry.get("step")),
+                _fmt(float(entry["reward"])),
+                _fmt(float(entry.get("env_success", float("nan")))),
+                _fmt(float(entry.get("env_turns", float("nan")))),
+                _fmt(float(entry.get("env_tool_calls", float("nan")))),
+            )
     console.print(table)
     if result.rewards:
         first, last = result.rewards[0], result.rewards[-1]
         mean = sum(result.rewards) / len(result.rewards)
-        console.print(f"reward: first {first:.3f}, last {last:.3f}, mean {mean:.3f}, best {max(result.rewards):.3f}")
+        console.print(
+            f"reward: first {first:.3f}, last {last:.3f}, mean {mean:.3f}, best {max(result.rewards):.3f}"
+        )
     console.print(f"model: {result.output_dir / 'final'}")
     if result.plot_path:
         console.print(f"plot: {result.plot_path}")
