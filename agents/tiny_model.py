@@ -129,11 +129,11 @@ class TinyModelConfig:
     """Sizes of the tiny model. All small enough to build and run in seconds on one CPU core."""
 
     vocab_size: int = 1024
-    hidden_size: int = 64
+    hidden_size: int = 128
     num_layers: int = 2
-    num_heads: int = 4
-    num_kv_heads: int = 2
-    intermediate_size: int = 128
+    num_heads: int = 2
+    num_kv_heads: int = 1
+    intermediate_size: int = 256
     max_position_embeddings: int = 8192
     seed: int = 0
 
