@@ -194,7 +194,7 @@ def build_tokenizer(cfg: TinyModelConfig):
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=cfg.vocab_size - len(SPECIAL_TOKENS) - len(TAG_TOKENS),
+        vocab_size=cfg.vocab_size - len(TAG_TOKENS),
         special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
