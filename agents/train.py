@@ -292,7 +292,11 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    traj_path = out / "trajectories.jsonl" if cfg.save_trajectories else None
+    rank = int(os.environ.get("RANK", "0"))
+    name = (
+        "trajectories.jsonl" if int(os.environ.get("WORLD_SIZE", "1")) == 1 else f"trajectories.{rank}.jsonl"
+    )
+    traj_path = out / name if cfg.save_trajectories else None
     if traj_path is not None and traj_path.exists():
         traj_path.unlink()
     tokenizer = load_tokenizer(cfg.model)
@@ -316,11 +320,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     )
     trainer.train()
     trainer.save_model(str(out / "final"))
-    tokenizer.save_pretrained(str(out / "final"))
     history = list(trainer.state.log_history)
     steps, rewards = reward_curve(history)
-    plot_path = plot_rewards(steps, rewards, out / "reward.png") if steps else None
-    (out / "log_history.json").write_text(json.dumps(history, indent=1))
+    plot_path = None
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(out / "final"))
+        plot_path = plot_rewards(steps, rewards, out / "reward.png") if steps else None
+        (out / "log_history.json").write_text(json.dumps(history, indent=1))
     return TrainResult(steps, rewards, out, plot_path, traj_path, history)
 
 

@@ -60,7 +60,9 @@ class SlowToolEnv(ToolEnv):
         return [self.lookup]
 
     def _make_task(self, rng: np.random.Generator) -> Task:
-        return Task(id=f"slow/{int(rng.integers(1_000_000))}", prompt="Look up 'a', then answer.", answer=FINAL)
+        return Task(
+            id=f"slow/{int(rng.integers(1_000_000))}", prompt="Look up 'a', then answer.", answer=FINAL
+        )
 
     def verify(self, task: Task, answer: str) -> Verdict:
         return Verdict.right() if answer.strip() == FINAL else Verdict.wrong("no")
@@ -139,14 +141,28 @@ def make_trl_trainer(model_dir: str, tool_ms: float, turns: int, episodes: int):
     tokenizer = load_tokenizer(model_dir)
     tokenizer.response_template = qwen3_template  # the tiny template writes Qwen/Hermes tool calls
     args = GRPOConfig(
-        output_dir=tempfile.mkdtemp(prefix="trl-bench-"), per_device_train_batch_size=episodes,
-        num_generations=2, max_completion_length=4096, max_tool_calling_iterations=turns, report_to=[],
-        use_cpu=True, logging_steps=1, max_steps=1,
+        output_dir=tempfile.mkdtemp(prefix="trl-bench-"),
+        per_device_train_batch_size=episodes,
+        num_generations=2,
+        max_completion_length=4096,
+        max_tool_calling_iterations=turns,
+        report_to=[],
+        use_cpu=True,
+        logging_steps=1,
+        max_steps=1,
     )
-    data = Dataset.from_dict({"prompt": [[{"role": "user", "content": "Look up 'a', then answer."}]] * episodes})
+    data = Dataset.from_dict(
+        {"prompt": [[{"role": "user", "content": "Look up 'a', then answer."}]] * episodes}
+    )
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    trainer = GRPOTrainer(model=model, reward_funcs=[lambda completions, **kw: [0.0] * len(completions)],
-                          args=args, train_dataset=data, processing_class=tokenizer, tools=[lookup])
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[lambda completions, **kw: [0.0] * len(completions)],
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
+        tools=[lookup],
+    )
     return trainer, tokenizer
 
 
@@ -186,13 +202,20 @@ def main() -> None:
 
     model_dir = build_tiny_model(tempfile.mkdtemp(prefix="tiny-"))
     tokenizer = load_tokenizer(str(model_dir))
-    print(f"{args.episodes} episodes, tool {args.tool_ms:g} ms, generation {args.gen_ms:g} ms per batch, "
-          f"our concurrency {args.concurrency}")
+    print(
+        f"{args.episodes} episodes, tool {args.tool_ms:g} ms, generation {args.gen_ms:g} ms per batch, "
+        f"our concurrency {args.concurrency}"
+    )
     print(f"{'turns':>5} {'ours ep/s':>10} {'TRL ep/s':>10} {'ratio':>7}")
     results = []
     for turns in args.turns:
-        ours = run_ours(ScriptedPolicy(tokenizer, turns, args.gen_ms), args.episodes, turns, args.tool_ms,
-                        args.concurrency)
+        ours = run_ours(
+            ScriptedPolicy(tokenizer, turns, args.gen_ms),
+            args.episodes,
+            turns,
+            args.tool_ms,
+            args.concurrency,
+        )
         trainer, _ = make_trl_trainer(str(model_dir), args.tool_ms, turns, args.episodes)
         trl = run_trl(trainer, ScriptedPolicy(tokenizer, turns, args.gen_ms), args.episodes, turns)
         results.append({"turns": turns, "ours_eps": ours, "trl_eps": trl, "ratio": ours / trl})

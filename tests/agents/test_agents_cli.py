@@ -27,7 +27,9 @@ def test_model_tiny_writes_a_tool_calling_model(tmp_path):
     ]
     text = tok.apply_chat_template(msgs, tools=tools, tokenize=False, add_generation_prompt=True)
     assert '"name": "check"' in text and "<tools>" in text
-    assert "<|im_start|>user\n<tool_response>\nok\n</tool_response><|im_end|>\n<|im_start|>assistant\n" in text
+    assert (
+        "<|im_start|>user\n<tool_response>\nok\n</tool_response><|im_end|>\n<|im_start|>assistant\n" in text
+    )
     assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
     assert tok.convert_ids_to_tokens(tok.encode("<tool_call>", add_special_tokens=False)) == ["<tool_call>"]
 
@@ -41,16 +43,37 @@ def test_model_tiny_rejects_bad_sizes(tmp_path):
 
 def test_eval_reports_metrics_and_writes_trajectories(tiny_model_dir, tmp_path):
     out, summary = tmp_path / "t.jsonl", tmp_path / "s.json"
-    args = ["eval", "--env", "toolgym/Countdown-v0", "--env", "toolgym/KnightsKnaves-v0",
-            "--model", str(tiny_model_dir), "-n", "2", "-k", "2", "--max-tokens", "16",
-            "--kwarg", "check_tool=true", "--out", str(out), "--summary-json", str(summary)]
+    args = [
+        "eval",
+        "--env",
+        "toolgym/Countdown-v0",
+        "--env",
+        "toolgym/KnightsKnaves-v0",
+        "--model",
+        str(tiny_model_dir),
+        "-n",
+        "2",
+        "-k",
+        "2",
+        "--max-tokens",
+        "16",
+        "--kwarg",
+        "check_tool=true",
+        "--out",
+        str(out),
+        "--summary-json",
+        str(summary),
+    ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "pass@2" in result.output and "maj@2" in result.output
     trajs = list(load_jsonl(out))
     assert len(trajs) == 8
     assert {(t.env_id, t.seed, t.sample) for t in trajs} == {
-        (e, s, j) for e in ("toolgym/Countdown-v0", "toolgym/KnightsKnaves-v0") for s in (0, 1) for j in (0, 1)
+        (e, s, j)
+        for e in ("toolgym/Countdown-v0", "toolgym/KnightsKnaves-v0")
+        for s in (0, 1)
+        for j in (0, 1)
     }
     rows = json.loads(summary.read_text())
     assert [r["env_id"] for r in rows] == ["toolgym/Countdown-v0", "toolgym/KnightsKnaves-v0", "all"]
@@ -67,5 +90,7 @@ def test_eval_input_errors_are_clear(tiny_model_dir):
     assert result.exit_code != 0 and "--model" in result.output
     result = runner.invoke(app, ["eval", "--env", "toolgym/Nope-v0", "--model", str(tiny_model_dir)])
     assert result.exit_code != 0 and "unknown env" in result.output
-    result = runner.invoke(app, ["eval", "--env", "toolgym/Countdown-v0", "--model", str(tiny_model_dir), "-k", "0"])
+    result = runner.invoke(
+        app, ["eval", "--env", "toolgym/Countdown-v0", "--model", str(tiny_model_dir), "-k", "0"]
+    )
     assert result.exit_code != 0 and "k must be" in result.output

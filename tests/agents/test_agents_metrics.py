@@ -44,6 +44,8 @@ def test_majority_vote_best_of_k_and_errors():
 
 
 def test_summaries_per_env_and_overall():
-    rows = summarize_by_env([_traj("a", True, "1", 1.0, env="e1"), _traj("a", False, "2", 0.0, env="e2")], k=1)
+    rows = summarize_by_env(
+        [_traj("a", True, "1", 1.0, env="e1"), _traj("a", False, "2", 0.0, env="e2")], k=1
+    )
     assert [r.env_id for r in rows] == ["e1", "e2", "all"]
     assert [r.success_rate for r in rows] == [1.0, 0.0, 0.5]

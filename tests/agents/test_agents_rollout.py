@@ -60,8 +60,10 @@ def test_tool_output_is_masked_and_tokens_line_up(tiny_tokenizer, env_id, protoc
         rendered = tiny_tokenizer.apply_chat_template(t.messages, tools=tools, tokenize=False)
         assert rendered == full + "\n"
         # masked tokens are exactly the tool output (and template glue), never the model's turns
-        masked = tiny_tokenizer.decode([i for i, m in zip(t.completion_ids, t.env_mask) if m == 0])
-        kept = tiny_tokenizer.decode([i for i, m in zip(t.completion_ids, t.env_mask) if m == 1])
+        masked = tiny_tokenizer.decode(
+            [i for i, m in zip(t.completion_ids, t.env_mask, strict=True) if m == 0]
+        )
+        kept = tiny_tokenizer.decode([i for i, m in zip(t.completion_ids, t.env_mask, strict=True) if m == 1])
         assert "correct" in masked
         assert ("<tool_response>" in masked) == (protocol == "json")
         assert "<tool_response>" not in kept and "correct" not in kept.replace("incorrect", "")
@@ -93,7 +95,11 @@ class _SlowToolEnv(gym.Env):
         self.delay, self.fail = delay, fail
 
     def reset(self, *, seed=None, options=None):
-        return "q", {"messages": [{"role": "user", "content": f"task {seed}"}], "tools": [], "task_id": str(seed)}
+        return "q", {
+            "messages": [{"role": "user", "content": f"task {seed}"}],
+            "tools": [],
+            "task_id": str(seed),
+        }
 
     def step(self, action):
         cls = type(self)
@@ -162,5 +168,5 @@ def test_budget_forcing_inserts_wait_and_caps_thinking(tiny_tokenizer):
     forced = tiny_tokenizer.decode([turn.completion_ids[i] for i in turn.forced])
     assert forced.strip().startswith("Wait") and "</think>" in forced
     assert traj.env_mask.count(0) >= len(turn.forced)
-    model_tokens = [i for i, m in zip(turn.completion_ids, traj.env_mask) if m == 1]
+    model_tokens = [i for i, m in zip(traj.completion_ids, traj.env_mask, strict=True) if m == 1]
     assert "Wait" not in tiny_tokenizer.decode(model_tokens)

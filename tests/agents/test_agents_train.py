@@ -27,10 +27,35 @@ def test_grpo_steps_mask_env_tokens_and_plot_rewards(tiny_model_dir, tmp_path, m
 
     monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", capture)
     out = tmp_path / "run"
-    args = ["train", "--env", "toolgym/Countdown-v0", "--env", "toolgym/KnightsKnaves-v0",
-            "--model", str(tiny_model_dir), "--steps", "2", "--prompts-per-step", "1", "--num-generations", "2",
-            "--max-turns", "2", "--max-tokens", "12", "--kwarg", "check_tool=true", "--kwarg", "protocol=json",
-            "--output-dir", str(out), "--report-to", "tensorboard", "--loss-type", "dr_grpo"]
+    args = [
+        "train",
+        "--env",
+        "toolgym/Countdown-v0",
+        "--env",
+        "toolgym/KnightsKnaves-v0",
+        "--model",
+        str(tiny_model_dir),
+        "--steps",
+        "2",
+        "--prompts-per-step",
+        "1",
+        "--num-generations",
+        "2",
+        "--max-turns",
+        "2",
+        "--max-tokens",
+        "12",
+        "--kwarg",
+        "check_tool=true",
+        "--kwarg",
+        "protocol=json",
+        "--output-dir",
+        str(out),
+        "--report-to",
+        "tensorboard",
+        "--loss-type",
+        "dr_grpo",
+    ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "reward: first" in result.output and "plot:" in result.output
@@ -58,7 +83,15 @@ def test_grpo_steps_mask_env_tokens_and_plot_rewards(tiny_model_dir, tmp_path, m
 
 
 def test_train_rejects_bad_settings(tiny_model_dir, tmp_path):
-    args = ["train", "--env", "toolgym/Countdown-v0", "--model", str(tiny_model_dir), "--output-dir", str(tmp_path)]
+    args = [
+        "train",
+        "--env",
+        "toolgym/Countdown-v0",
+        "--model",
+        str(tiny_model_dir),
+        "--output-dir",
+        str(tmp_path),
+    ]
     result = runner.invoke(app, [*args, "--loss-type", "ppo"])
     assert result.exit_code != 0 and "loss_type" in result.output
     result = runner.invoke(app, [*args, "--num-generations", "1"])

@@ -27,7 +27,9 @@ STARTUP_TIMEOUT_S = 420
 def _vllm_python() -> str:
     python = os.environ.get("TOOLGYM_VLLM_PYTHON", "/work/venv-vllm/bin/python")
     venv = str(Path(python).parent.parent)
-    setup = subprocess.run([str(ROOT / ".ci" / "setup-vllm"), venv], capture_output=True, text=True, timeout=1800)
+    setup = subprocess.run(
+        [str(ROOT / ".ci" / "setup-vllm"), venv], capture_output=True, text=True, timeout=1800
+    )
     assert setup.returncode == 0, f".ci/setup-vllm failed:\n{setup.stdout[-2000:]}\n{setup.stderr[-4000:]}"
     return python
 
@@ -44,9 +46,24 @@ def vllm_server(tiny_model_dir, tmp_path_factory):
     port = _free_port()
     log_path = tmp_path_factory.mktemp("vllm") / "server.log"
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_TARGET_DEVICE": "cpu"}
-    cmd = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model_dir),
-           "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32", "--max-model-len", "4096",
-           "--gpu-memory-utilization", "0.15", "--enforce-eager"]
+    cmd = [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(tiny_model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--max-model-len",
+        "4096",
+        "--gpu-memory-utilization",
+        "0.15",
+        "--enforce-eager",
+    ]
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
@@ -76,9 +93,27 @@ def vllm_server(tiny_model_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_eval_against_a_vllm_server(vllm_server, tiny_model_dir, tmp_path):
     out = tmp_path / "t.jsonl"
-    args = ["eval", "--env", "toolgym/Countdown-v0", "--base-url", vllm_server, "--model", str(tiny_model_dir),
-            "-n", "2", "-k", "2", "--max-tokens", "16", "--kwarg", "check_tool=true", "--kwarg", "protocol=json",
-            "--out", str(out)]
+    args = [
+        "eval",
+        "--env",
+        "toolgym/Countdown-v0",
+        "--base-url",
+        vllm_server,
+        "--model",
+        str(tiny_model_dir),
+        "-n",
+        "2",
+        "-k",
+        "2",
+        "--max-tokens",
+        "16",
+        "--kwarg",
+        "check_tool=true",
+        "--kwarg",
+        "protocol=json",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "toolgym/Countdown-v0" in result.output
