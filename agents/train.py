@@ -9,6 +9,7 @@ hands back to TRL.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -255,7 +256,6 @@ def grpo_config(cfg: TrainConfig):
         save_strategy="steps" if cfg.save_steps else "no",
         save_steps=cfg.save_steps or 500,
         report_to=[] if cfg.report_to == "none" else [cfg.report_to],
-        gradient_checkpointing=False,
         seed=cfg.seed,
         use_cpu=not on_gpu,
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
@@ -264,6 +264,8 @@ def grpo_config(cfg: TrainConfig):
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
+    names = {f.name for f in dataclasses.fields(GRPOConfig)}
+    kwargs["activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"] = False
     if cfg.use_vllm and cfg.vllm_mode == "server" and cfg.vllm_server_url:
         kwargs["vllm_server_base_url"] = cfg.vllm_server_url
     return GRPOConfig(**kwargs)

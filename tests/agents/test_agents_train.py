@@ -55,12 +55,14 @@ def test_grpo_steps_mask_env_tokens_and_plot_rewards(tiny_model_dir, tmp_path, m
         "tensorboard",
         "--loss-type",
         "dr_grpo",
+        "--save-steps",
+        "2",
     ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "reward: first" in result.output and "plot:" in result.output
     assert (out / "reward.png").stat().st_size > 1000
-    assert (out / "final" / "model.safetensors").exists()
+    assert (out / "final" / "model.safetensors").exists() and (out / "checkpoint-2").is_dir()
     assert list(out.rglob("events.out.tfevents*")), "TensorBoard logs are missing"
     history = json.loads((out / "log_history.json").read_text())
     assert [h["step"] for h in history if "reward" in h] == [1, 2]
