@@ -25,6 +25,9 @@ def plot_rewards(
             for i in range(len(rewards))
         ]
         ax.plot(steps, smooth, linewidth=2, label=f"running mean ({window})")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
     ax.set_ylabel("reward")
     ax.set_title(title)
