@@ -77,6 +77,7 @@ def eval_cmd(
     from rich.table import Table
 
     from agents.backends import make_backend
+    from agents.backends.openai_server import BackendError
     from agents.evaluate import EvalConfig, evaluate
     from agents.rollout import RolloutConfig
 
@@ -120,8 +121,14 @@ def eval_cmd(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         bar = progress.add_task("episodes", total=total)
-        result = evaluate(gen, cfg, out_path=out, on_episode_end=lambda _t: progress.advance(bar))
-    gen.close()
+        try:
+            result = evaluate(gen, cfg, out_path=out, on_episode_end=lambda _t: progress.advance(bar))
+        except BackendError as exc:
+            console.print(f"[red]generation failed: {exc}[/red]")
+            console.print(f"episodes finished before the failure are in {out}")
+            raise typer.Exit(1) from exc
+        finally:
+            gen.close()
     table = Table(title=f"toolgym eval: {total} episodes, k={k}")
     cols = [
         "env",
@@ -162,6 +169,7 @@ def eval_cmd(
     errors = sum(s.errors for s in result.summaries if s.env_id != "all" or len(result.summaries) == 1)
     if errors:
         console.print(f"[red]{errors} episode(s) failed on infrastructure; see 'error' in the JSONL[/red]")
+        raise typer.Exit(1)
 
 
 def train_cmd(

@@ -94,3 +94,18 @@ def test_eval_input_errors_are_clear(tiny_model_dir):
         app, ["eval", "--env", "toolgym/Countdown-v0", "--model", str(tiny_model_dir), "-k", "0"]
     )
     assert result.exit_code != 0 and "k must be" in result.output
+
+
+def test_eval_against_a_server_that_is_down_is_a_clear_error(tiny_model_dir, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    out = tmp_path / "t.jsonl"
+    args = ["eval", "--env", "toolgym/Countdown-v0", "--base-url", f"http://127.0.0.1:{port}/v1",
+            "--model", str(tiny_model_dir), "-n", "1", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "generation failed" in result.output and f"127.0.0.1:{port}" in result.output
+    assert out.exists()

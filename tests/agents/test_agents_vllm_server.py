@@ -125,3 +125,22 @@ def test_eval_against_a_vllm_server(vllm_server, tiny_model_dir, tmp_path):
             assert turn.completion_ids and len(turn.completion_logprobs) == len(turn.completion_ids)
             assert all(lp <= 0.0 for lp in turn.completion_logprobs)
         assert len(t.env_mask) == len(t.completion_ids) and 0 in t.env_mask
+
+
+@pytest.mark.slow
+def test_chat_endpoint_without_a_tokenizer_gives_text_trajectories(vllm_server, tiny_model_dir):
+    from agents.backends.base import SamplingConfig
+    from agents.backends.openai_server import OpenAIBackend
+    from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
+
+    backend = OpenAIBackend(vllm_server, str(tiny_model_dir), tokenizer=None)
+    cfg = RolloutConfig(sampling=SamplingConfig(max_tokens=16), max_turns=2)
+    with RolloutEngine(backend, cfg) as engine:
+        trajs = engine.run([EpisodeSpec("toolgym/KnightsKnaves-v0", seed=s) for s in range(2)])
+    backend.close()
+    for t in trajs:
+        assert t.error is None and t.num_turns == 2 and t.prompt_ids == [] and t.completion_ids == []
+        assert [m["role"] for m in t.messages] == ["system", "user", "assistant", "user", "assistant"]
+        assert all(
+            turn.completion_text == m["content"] for turn, m in zip(t.turns, t.messages[2::2], strict=True)
+        )
