@@ -125,13 +125,20 @@ class RolloutEngine:
                 ep.done = True
                 if on_episode_end:
                     on_episode_end(ep.traj)
-            ep.env.close()
+            if ep.env is not None:
+                ep.env.close()
         return [ep.traj for ep in episodes]
 
     def _start(self, spec: EpisodeSpec) -> _Episode:
-        env = self.make_env(spec)
-        options = {"task_id": spec.task_id} if spec.task_id is not None else None
-        _, info = env.reset(seed=spec.seed, options=options)
+        env = None
+        try:
+            env = self.make_env(spec)
+            options = {"task_id": spec.task_id} if spec.task_id is not None else None
+            _, info = env.reset(seed=spec.seed, options=options)
+        except Exception as exc:  # an env that cannot start is this episode's error, not the batch's
+            traj = Trajectory(spec.env_id, spec.task_id or "", spec.seed, spec.sample, [], [])
+            traj.error = f"reset failed: {type(exc).__name__}: {exc}"
+            return _Episode(spec=spec, env=env, traj=traj, ids=[], done=True)
         messages = [dict(m) for m in info["messages"]]
         tools = list(info.get("tools") or []) if _template_renders_tools(env) else []
         traj = Trajectory(
@@ -196,7 +203,10 @@ class RolloutEngine:
         if not active:
             return out
         batch = [live[i] for i in active]
-        max_tokens = min([cfg.sampling.max_tokens] + [room[i] for i in active if self.renderer is not None])
+        if self.renderer is not None:
+            max_tokens = min(cfg.sampling.max_tokens, max(room[i] for i in active))
+        else:
+            max_tokens = cfg.sampling.max_tokens
         sampling = cfg.sampling.with_(max_tokens=max(1, max_tokens))
         if cfg.think_budget is not None:
             results = self._generate_budget_forced(batch, sampling)
@@ -205,6 +215,9 @@ class RolloutEngine:
             results = [(g, []) for g in gens]
         for i, (gen, forced) in zip(active, results, strict=True):
             ep = live[i]
+            if self.renderer is not None and gen.token_ids is not None and len(gen.token_ids) > room[i]:
+                gen = _truncate(gen, room[i], self.renderer.tokenizer)
+                forced = [j for j in forced if j < room[i]]
             ep.traj.turns.append(
                 Turn(
                     completion_text=gen.text,
@@ -296,6 +309,13 @@ class RolloutEngine:
             )
             results.append((Generation(text, turn_ids, lps[i], finish[i]), forced[i]))
         return results
+
+
+def _truncate(gen: Generation, n: int, tokenizer: Any) -> Generation:
+    """The first ``n`` tokens of a generation (an episode out of context room)."""
+    ids = list(gen.token_ids or [])[:n]
+    logprobs = gen.logprobs[:n] if gen.logprobs is not None else None
+    return Generation(tokenizer.decode(ids, skip_special_tokens=False), ids, logprobs, "length")
 
 
 def _tokens_covering_suffix(tokenizer: Any, ids: list[int], suffix: str) -> int:

@@ -170,3 +170,17 @@ def test_budget_forcing_inserts_wait_and_caps_thinking(tiny_tokenizer):
     assert traj.env_mask.count(0) >= len(turn.forced)
     model_tokens = [i for i, m in zip(traj.completion_ids, traj.env_mask, strict=True) if m == 1]
     assert "Wait" not in tiny_tokenizer.decode(model_tokens)
+
+
+def test_an_env_that_fails_to_start_is_that_episodes_error(tiny_tokenizer):
+    def make_env(spec):
+        if spec.seed == 0:
+            raise InfraError("index missing")
+        return _SlowToolEnv(0.0)
+
+    backend = ScriptedBackend(tiny_tokenizer, lambda m: "call")
+    with RolloutEngine(backend, RolloutConfig(max_turns=1), make_env=make_env) as engine:
+        trajs = engine.run([EpisodeSpec("slow", seed=i) for i in range(2)])
+    assert trajs[0].error == "reset failed: InfraError: index missing" and trajs[0].turns == []
+    assert trajs[1].error is None and trajs[1].num_turns == 1
+    assert backend.batches == [1]
