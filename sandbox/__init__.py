@@ -13,20 +13,21 @@ import threading
 from typing import TYPE_CHECKING
 
 from sandbox.config import SandboxConfig
-from sandbox.result import ExecResult, RunRequest
+from sandbox.result import ExecResult, RunRequest, SandboxError, SessionLimit
 
 if TYPE_CHECKING:
     from sandbox.client import SandboxClient
     from sandbox.embedded import Sandbox, Session
 
-__all__ = ["ExecResult", "RunRequest", "Sandbox", "SandboxClient", "SandboxConfig", "Session", "get_sandbox"]
+__all__ = ["ExecResult", "RunRequest", "Sandbox", "SandboxClient", "SandboxConfig", "SandboxError", "Session",
+           "SessionLimit", "get_sandbox"]
 
 _lock = threading.Lock()
 _shared: dict[str, object] = {}
 
 
 def __getattr__(name: str):  # lazy: `import sandbox` stays light
-    if name in ("Sandbox", "Session", "SessionLimit"):
+    if name in ("Sandbox", "Session"):
         from sandbox import embedded
 
         return getattr(embedded, name)

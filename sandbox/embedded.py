@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox import launch
 from sandbox.config import SandboxConfig
-from sandbox.result import ExecResult, RunRequest
+from sandbox.result import ExecResult, RunRequest, SandboxError, SessionLimit
 from sandbox.worker import Worker, WorkerError
 
 log = logging.getLogger(__name__)
@@ -255,20 +255,22 @@ class Sandbox:
         request = RunRequest(code="", timeout_s=cfg.timeout_s if timeout_s is None else timeout_s,
                              memory_mb=cfg.memory_mb if memory_mb is None else memory_mb)
         if self._docker is not None:
-            raise NotImplementedError("sessions need the bwrap or rlimits backend")
+            raise SandboxError("sessions need the bwrap or rlimits backend")
         with self._sessions_lock:
             if len(self._sessions) >= cfg.max_sessions:
                 raise SessionLimit(f"{cfg.max_sessions} sessions are open (max_sessions); close one first")
             placeholder = object()
             self._sessions[f"pending-{id(placeholder)}"] = placeholder  # type: ignore[assignment]
         try:
-            worker = Worker(cfg, self._pool.python)
+            worker = None
             try:
+                worker = Worker(cfg, self._pool.python)
                 worker.call({"op": "session_open", **request.wire(), "max_output_bytes": cfg.max_output_bytes},
                             float(request.timeout_s))
-            except BaseException:
-                worker.close()
-                raise
+            except WorkerError as exc:
+                if worker is not None:
+                    worker.close()
+                raise SandboxError(f"cannot open a session: {exc}") from exc
             session = Session(self, worker, float(request.timeout_s), int(request.memory_mb))
         finally:
             with self._sessions_lock:
@@ -325,7 +327,3 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class SessionLimit(RuntimeError):
-    """Too many sessions are open."""

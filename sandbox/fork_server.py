@@ -139,10 +139,8 @@ def _exit_code(exc: SystemExit) -> int:
         return 0
     if isinstance(code, int):
         return code & 0xFF
-    try:
+    with contextlib.suppress(Exception):
         print(code, file=sys.stderr)
-    except Exception:  # noqa: BLE001
-        pass
     return 1
 
 
@@ -212,10 +210,8 @@ def _session_loop(ctl_r: int, ctl_w: int) -> None:
             ok = False
             traceback.print_exception(type(exc), exc, _user_tb(exc))
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):
                 stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
         write_frame(ctl_w, {"ok": ok})
 
 
@@ -490,10 +486,8 @@ class Server:
         s = self.session
         if s is None:
             return {"error": "no open session"}
-        try:
+        with contextlib.suppress(OSError):  # if the interpreter is gone, _capture sees it exit
             write_frame(s["ctl_w"], {"code": req["code"]})
-        except OSError:
-            pass  # the interpreter is gone; _capture sees it exit
         limit = int(s["req"]["max_output_bytes"])
         reason, out, err, ok = _capture(
             s["pid"], s["out"], s["err"], started + float(req["timeout_s"]), limit, done_r=s["done_r"]
@@ -539,10 +533,8 @@ def main() -> None:
     os.close(devnull)
     cfg = read_frame(rfd)
     for name in cfg.get("preload", []):
-        try:
+        with contextlib.suppress(Exception):  # a missing optional module only costs speed
             __import__(name)
-        except Exception:  # noqa: BLE001 - a missing optional module only costs speed
-            pass
     _prctl(PR_SET_DUMPABLE, 0)
     Server(cfg).serve(rfd, wfd)
 

@@ -13,6 +13,14 @@ MIN_MEMORY_MB, MAX_MEMORY_MB = 32, 65536
 MAX_CODE_BYTES = 4 * 1024 * 1024
 
 
+class SandboxError(RuntimeError):
+    """The sandbox cannot do what was asked (not the code's fault): e.g. no session could be opened."""
+
+
+class SessionLimit(SandboxError):
+    """Too many sessions are open."""
+
+
 @dataclass
 class ExecResult:
     """What a run produced. ``status`` is one of :data:`STATUSES`; ``sandbox_error`` means the
