@@ -523,8 +523,20 @@ class Server:
                 self.cleanup(self.last_pid)
 
 
+def oneshot(payload: str) -> None:
+    """One run from a base64 JSON ``{"init": ..., "run": ...}``; the result is printed as one JSON line
+    (the container-per-run backend, whose container goes away with everything the run left)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    job = json.loads(base64.b64decode(payload))
+    result = Server(job["init"]).run(job["run"])
+    os.write(1, b"\n" + json.dumps(result).encode() + b"\n")
+
+
 def main() -> None:
     """Entry point inside the sandbox: read the init frame, warm up, serve."""
+    if len(sys.argv) > 2:
+        oneshot(sys.argv[2])
+        return
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     rfd, wfd = os.dup(0), os.dup(1)
     devnull = os.open("/dev/null", os.O_RDWR)
