@@ -89,7 +89,7 @@ class WorkerPool:
         self.cfg, self.python, self.size = cfg, python, cfg.workers
         self._idle: queue.LifoQueue[Worker | None] = queue.LifoQueue()
         self._closed = False
-        self.busy = 0
+        self._busy: set[Worker] = set()
         self._lock = threading.Lock()
         for _ in range(self.size):
             self._idle.put(None)  # a slot whose worker starts on first use or by warm()
@@ -120,8 +120,6 @@ class WorkerPool:
             worker = self._idle.get(timeout=self.cfg.acquire_timeout_s)
         except queue.Empty as exc:
             raise WorkerError(f"no sandbox worker free within {self.cfg.acquire_timeout_s}s") from exc
-        with self._lock:
-            self.busy += 1
         try:
             if self._closed:
                 raise WorkerError("sandbox is closed")
@@ -130,6 +128,8 @@ class WorkerPool:
                     worker.close()
                 worker = None
                 worker = Worker(self.cfg, self.python)
+            with self._lock:
+                self._busy.add(worker)
             answer = worker.call(frame, timeout_s)
             if self.cfg.backend != "bwrap" and launch.os.geteuid() != 0:
                 worker.close()  # the weakest tier cannot clean a worker reliably: never reuse it
@@ -138,19 +138,31 @@ class WorkerPool:
         except WorkerError:
             if worker is not None:
                 worker.close()
+                with self._lock:
+                    self._busy.discard(worker)
             worker = None
             raise
         finally:
             with self._lock:
-                self.busy -= 1
+                self._busy.discard(worker)
             if self._closed and worker is not None:
                 worker.close()
                 worker = None
             self._idle.put(worker)
 
+    @property
+    def busy(self) -> int:
+        return len(self._busy)
+
+    def busy_workers(self) -> list[Worker]:
+        with self._lock:
+            return list(self._busy)
+
     def workers(self) -> list[Worker]:
+        """The warm workers (idle and busy)."""
         with self._idle.mutex:
-            return [w for w in self._idle.queue if w is not None]
+            idle = [w for w in self._idle.queue if w is not None]
+        return idle + self.busy_workers()
 
     def close(self) -> None:
         self._closed = True
