@@ -519,7 +519,10 @@ class Server:
             else:
                 answer = {"error": f"unknown op {op!r}"}
             write_frame(wfd, answer)
-            if op == "run" or (op == "session_run" and not answer.get("alive", False)):
+            if op == "run":
+                self.cleanup(self.last_pid)
+                write_frame(wfd, {"clean": True})  # read by the host before it sends the next request
+            elif op == "session_run" and not answer.get("alive", False):
                 self.cleanup(self.last_pid)
 
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sandbox.config import SandboxConfig
-from sandbox.worker import Worker, WorkerError
+from sandbox.worker import Worker, WorkerError, WorkerStale
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,16 @@ class WorkerPool:
                 worker = Worker(self.cfg, self.python)
             with self._lock:
                 self._busy.add(worker)
-            answer = worker.call(frame, timeout_s)
+            try:
+                answer = worker.call(frame, timeout_s)
+            except WorkerStale as exc:  # nothing was sent: run on a fresh worker instead
+                log.warning("replacing a sandbox worker: %s", exc)
+                with self._lock:
+                    self._busy.discard(worker)
+                worker = Worker(self.cfg, self.python)
+                with self._lock:
+                    self._busy.add(worker)
+                answer = worker.call(frame, timeout_s)
             if self.cfg.backend != "bwrap" and os.geteuid() != 0:
                 worker.close()  # the weakest tier cannot clean up after a run: never reuse the worker
             return answer

@@ -16,10 +16,15 @@ from sandbox.seccomp_filter import filter_fd
 
 START_TIMEOUT_S = 30.0
 ANSWER_GRACE_S = 5.0
+CLEAN_TIMEOUT_S = 30.0
 
 
 class WorkerError(RuntimeError):
     """The worker died or stopped answering; the run's outcome is unknown."""
+
+
+class WorkerStale(WorkerError):
+    """The worker did not finish cleaning up after its previous run; the request was not sent."""
 
 
 class Worker:
@@ -30,6 +35,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.lease = launch.UidLease()
         self.runs = 0
+        self._dirty = False  # a run's cleanup acknowledgement is still to be read
         self._hostdir: str | None = None
         try:
             self._start()
@@ -96,6 +102,13 @@ class Worker:
         """Send one request and wait for its answer (WorkerError if none comes in time)."""
         if not self.alive:
             raise WorkerError(f"worker is not running: {self.last_error()}")
+        if self._dirty:
+            try:
+                fork_server.read_frame(self.proc.stdout.fileno(), time.monotonic() + CLEAN_TIMEOUT_S)
+            except (OSError, EOFError, TimeoutError, ValueError) as exc:
+                self.close()
+                raise WorkerStale(f"worker did not clean up after its last run: {exc}") from exc
+            self._dirty = False
         deadline = time.monotonic() + timeout_s + ANSWER_GRACE_S
         try:
             fork_server.write_frame(self.proc.stdin.fileno(), frame)
@@ -107,6 +120,7 @@ class Worker:
             self.close()
             raise WorkerError(f"worker refused the request: {answer['error']}")
         self.runs += 1
+        self._dirty = frame.get("op") == "run"
         return answer
 
     def rss_bytes(self) -> int:

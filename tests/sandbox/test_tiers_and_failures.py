@@ -85,3 +85,13 @@ def test_cli_run(tmp_path):
     result = CliRunner().invoke(app, ["sandbox", "run", str(script), "--url", ""])
     assert result.exit_code == 0, result.output
     assert "from cli" in result.output
+
+
+def test_a_worker_that_does_not_finish_cleaning_is_replaced_without_failing_the_request(monkeypatch):
+    from sandbox import worker
+
+    monkeypatch.setattr(worker, "CLEAN_TIMEOUT_S", 0.0)  # no cleanup acknowledgement ever arrives in time
+    with Sandbox(workers=1) as sb:
+        first = sb._pool.workers()[0]
+        assert [sb.run(f"print({i})").stdout for i in range(3)] == ["0\n", "1\n", "2\n"]
+        assert not first.alive
