@@ -34,6 +34,7 @@ HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
 CPU_GRACE_S = 1
+SESSION_CPU_S = 3600
 KILL_WAIT_S = 2.0
 PR_SET_DUMPABLE = 4
 MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "cannot allocate memory", "std::bad_alloc")
@@ -85,7 +86,8 @@ def _enter_jail(cfg: dict, req: dict) -> None:
     memory = int(req["memory_mb"]) * 1024 * 1024
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_DATA, memory)
-    _limit(resource.RLIMIT_CPU, int(req["timeout_s"]) + CPU_GRACE_S)
+    cpu = int(req.get("cpu_s") or int(req["timeout_s"]) + CPU_GRACE_S)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
     _limit(resource.RLIMIT_FSIZE, int(cfg["fsize_mb"]) * 1024 * 1024)
     _limit(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
     _limit(resource.RLIMIT_CORE, 0)
@@ -476,7 +478,8 @@ class Server:
         return _result(reason, exit_code, out, err, started)
 
     def session_open(self, req: dict) -> dict:
-        req = dict(req, language="python")
+        # timeout_s bounds each call; the interpreter's CPU time over its whole life gets a wide bound
+        req = dict(req, language="python", cpu_s=SESSION_CPU_S)
         pid, out_r, err_r, ctl = self._spawn(req, session=True)
         self.session = {"pid": pid, "out": out_r, "err": err_r, "ctl_w": ctl[0], "done_r": ctl[1], "req": req}
         return {"ok": True}

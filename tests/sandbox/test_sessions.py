@@ -69,3 +69,9 @@ def test_idle_sessions_are_closed():
         time.sleep(6)
         r = s.run("print(1)")
         assert r.status == "error" and "idle" in r.stderr
+
+
+def test_cpu_limit_of_a_session_is_not_one_call_timeout(embedded):
+    with embedded.open_session(timeout_s=1) as s:
+        r = s.run("import resource; resource.getrlimit(resource.RLIMIT_CPU)")
+        assert r.stdout == "(3600, 3601)\n"  # calls are bounded by their wall clock timeout instead
