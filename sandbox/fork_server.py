@@ -93,8 +93,9 @@ def _enter_jail(cfg: dict, req: dict) -> None:
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_MEMLOCK, 0)
     _limit(resource.RLIMIT_MSGQUEUE, 0)
-    if os.getuid() == 0:
+    if int(cfg["nproc"]) > 0:
         _limit(resource.RLIMIT_NPROC, int(cfg["nproc"]))
+    if os.getuid() == 0:
         os.setgroups([])
         os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
         os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
@@ -332,6 +333,19 @@ def _signal_all() -> None:
         time.sleep(0.0005)
 
 
+def _unlock_and_retry(func, path: str, _exc) -> None:
+    """rmtree error handler: a run may leave directories without write or search permission."""
+    with contextlib.suppress(OSError):
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            import shutil
+
+            shutil.rmtree(path, onerror=lambda *a: None)
+        else:
+            func(path)
+
+
 def _wipe(paths: list[str]) -> None:
     """Empty the writable directories so nothing of one run reaches the next."""
     import shutil
@@ -344,7 +358,7 @@ def _wipe(paths: list[str]) -> None:
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
+                    shutil.rmtree(entry.path, onerror=_unlock_and_retry)
                 else:
                     os.unlink(entry.path)
             except OSError:

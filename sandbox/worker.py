@@ -33,15 +33,18 @@ class Worker:
     def __init__(self, cfg: SandboxConfig, python: str) -> None:
         self.cfg, self.python = cfg, python
         self.proc: subprocess.Popen[bytes] | None = None
-        self.lease = launch.UidLease()
+        self.lease: launch.UidLease | None = None
         self.runs = 0
         self._dirty = False  # a run's cleanup acknowledgement is still to be read
         self._hostdir: str | None = None
         try:
+            self.lease = launch.UidLease()
             self._start()
-        except BaseException:
+        except Exception as exc:
             self.close()
-            raise
+            if isinstance(exc, WorkerError):
+                raise
+            raise WorkerError(f"worker failed to start: {exc!r}") from exc
 
     def _init_frame(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -53,9 +56,12 @@ class Worker:
                             "kill_mode": "namespace"}
         self._hostdir = tempfile.mkdtemp(prefix="toolgym-sandbox-")
         os.chmod(self._hostdir, 0o755)
-        root = os.geteuid() == 0
+        if os.geteuid() == 0:
+            return frame | {"workdir": self._hostdir, "tmpdir": self._hostdir, "wipe": [self._hostdir],
+                            "kill_mode": "uid"}
+        # not root and no namespaces: RLIMIT_NPROC would count all of this user's processes
         return frame | {"workdir": self._hostdir, "tmpdir": self._hostdir, "wipe": [self._hostdir],
-                        "kill_mode": "uid" if root else "group"}
+                        "kill_mode": "group", "nproc": 0}
 
     def _start(self) -> None:
         init = self._init_frame()
@@ -155,5 +161,5 @@ class Worker:
 
             shutil.rmtree(self._hostdir, ignore_errors=True)
             self._hostdir = None
-        if getattr(self, "lease", None) is not None:
+        if self.lease is not None:
             self.lease.release()

@@ -95,3 +95,33 @@ def test_a_worker_that_does_not_finish_cleaning_is_replaced_without_failing_the_
         first = sb._pool.workers()[0]
         assert [sb.run(f"print({i})").stdout for i in range(3)] == ["0\n", "1\n", "2\n"]
         assert not first.alive
+
+
+UNPRIVILEGED_SCRIPT = """
+import sys
+sys.path[:0] = {paths!r}
+from sandbox import Sandbox
+with Sandbox(workers=1) as sb:
+    print(sb.run("import os; print(os.getuid() != {uid}, os.listdir('.'))").stdout.strip())
+    print(sb.run("import socket; socket.socket()").status)
+    print(sb.run("open('left-behind', 'w'); open('/usr/x', 'w')").status)
+    print(sb.run("import os; print(os.listdir('.'))").stdout.strip())
+    print(sb.run("import os; os.kill(1, 9); os.kill(2, 9)").status)  # runs can hit the server here...
+    print(sb.run("print('replaced')").stdout.strip())  # ...which is then replaced
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to an unprivileged uid, which needs root")
+def test_bwrap_backend_as_an_unprivileged_user():
+    import subprocess
+    import sysconfig
+
+    from sandbox.launch import find_python
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = UNPRIVILEGED_SCRIPT.format(paths=[root, sysconfig.get_paths()["purelib"]], uid=65534)
+    out = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                          "env", "HOME=/tmp", find_python(), "-c", script],
+                         capture_output=True, text=True, timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["True []", "error", "error", "[]", "sandbox_error", "replaced"], out.stdout
