@@ -39,6 +39,19 @@ class DockerRunner:
         self.cfg = cfg
         self.client = docker_client(cfg.docker_url)
         self.source = launch.server_source()
+        self._image_ok = False
+
+    def _ensure_image(self) -> None:
+        """Pull the image once if the engine does not have it."""
+        if self._image_ok:
+            return
+        import docker
+
+        try:
+            self.client.images.get(self.cfg.image)
+        except docker.errors.NotFound:
+            self.client.images.pull(self.cfg.image)
+        self._image_ok = True
 
     def _command(self, request: RunRequest) -> list[str]:
         cfg = self.cfg
@@ -54,6 +67,7 @@ class DockerRunner:
         size = f"size={self.cfg.tmpfs_mb}m"
         container = None
         try:
+            self._ensure_image()
             container = self.client.containers.create(
                 self.cfg.image, self._command(request), network_mode="none", read_only=True,
                 tmpfs={launch.WORKDIR: size + ",mode=1777", "/tmp": size + ",mode=1777"},
