@@ -50,7 +50,11 @@ class DockerRunner:
         try:
             self.client.images.get(self.cfg.image)
         except docker.errors.NotFound:
-            self.client.images.pull(self.cfg.image)
+            try:
+                self.client.images.pull(self.cfg.image)
+            except docker.errors.APIError as exc:
+                raise RuntimeError(f"image {self.cfg.image!r} is not on the engine and cannot be pulled "
+                                   f"(set TOOLGYM_SANDBOX_IMAGE to a local image): {exc}") from exc
         self._image_ok = True
 
     def _command(self, request: RunRequest) -> list[str]:
