@@ -16,13 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-try:
-    from envs.core import InfraError
-except ImportError:  # placeholder until the env API lands; removed on merge
-
-    class InfraError(RuntimeError):  # type: ignore[no-redef]
-        """An infrastructure failure (the retriever service is down)."""
-
+from envs.core.errors import InfraError
 
 RETRIEVER_URL_ENV = "TOOLGYM_RETRIEVER_URL"
 MAX_TOPK = 100
