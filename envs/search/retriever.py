@@ -96,7 +96,7 @@ class LuceneRetriever:
 
     def _search(self, query: str, topk: int, stored: Any) -> list[Passage]:
         jquery = self._query_generator.buildQuery("contents", self._analyzer, query)
-        n = topk + 1
+        n = topk + 8  # a margin for score ties at the k-th place, common in templated corpora
         while True:
             hits = [(float(d.score), int(d.doc)) for d in self._searcher.search(jquery, n).scoreDocs]
             # Fetch more while ties at the k-th score may continue past what was fetched.
@@ -117,7 +117,8 @@ class LuceneRetriever:
     def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
         check_request(queries, topk)
         stored = self._reader.storedFields()
-        return [self._search(q, topk, stored) for q in queries]
+        unique = {q: self._search(q, topk, stored) for q in dict.fromkeys(queries)}  # rollouts repeat queries
+        return [list(unique[q]) for q in queries]
 
     def close(self) -> None:
         self._reader.close()
