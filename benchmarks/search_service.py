@@ -64,7 +64,11 @@ def baseline_server(index: str, port: int) -> None:
         out = []
         for q in req.queries:
             docs, scores = one(q, k)
-            out.append([{"document": d, "score": s} for d, s in zip(docs, scores, strict=True)] if req.return_scores else docs)
+            out.append(
+                [{"document": d, "score": s} for d, s in zip(docs, scores, strict=True)]
+                if req.return_scores
+                else docs
+            )
         return {"result": out}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -102,7 +106,9 @@ def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            r = httpx.post(f"http://127.0.0.1:{port}/retrieve", json={"queries": ["warm up"], "topk": 3}, timeout=5)
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/retrieve", json={"queries": ["warm up"], "topk": 3}, timeout=5
+            )
             if r.status_code == 200:
                 return proc
         except httpx.HTTPError:
@@ -117,7 +123,9 @@ def main() -> None:
     ap.add_argument("--entities", type=int, default=50_000)
     ap.add_argument("--distractors", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=10, help="rounds; each sends --per-round batches to each server")
+    ap.add_argument(
+        "--rounds", type=int, default=10, help="rounds; each sends --per-round batches to each server"
+    )
     ap.add_argument("--per-round", type=int, default=4)
     ap.add_argument("--singles", type=int, default=300, help="single-query requests per server")
     ap.add_argument("--topk", type=int, default=3)
@@ -174,9 +182,7 @@ def main() -> None:
             for i in range(0, 64, 8):
                 post(name, warm[i : i + 8])
         # Same rankings on the same index.
-        base = [
-            [h["document"]["contents"] for h in hits] for hits in post("baseline", batches[0])[1]
-        ]
+        base = [[h["document"]["contents"] for h in hits] for hits in post("baseline", batches[0])[1]]
         ours_contents = [[h["document"]["contents"] for h in hits] for hits in post("toolgym", batches[0])[1]]
         agree = sum(a == b for a, b in zip(ours_contents, base, strict=True)) / len(base)
 
@@ -190,7 +196,7 @@ def main() -> None:
         cpu = {name: cpu_seconds(p.pid) - cpu0[name] for name, p in procs.items()}
         single: dict[str, list[float]] = {n: [] for n in cmds}
         for i, q in enumerate(singles):
-            for name in (cmds if i % 2 == 0 else reversed(list(cmds))):
+            for name in cmds if i % 2 == 0 else reversed(list(cmds)):
                 single[name].append(post(name, [q])[0])
         mem = {name: peak_rss_mb(p.pid) for name, p in procs.items()}
     finally:

@@ -55,7 +55,9 @@ def parse_record(record: dict[str, Any], index: int, where: str) -> QAExample:
         answers = _as_list(truth.get("target")) if isinstance(truth, dict) else []
     answers = [str(a) for a in answers if str(a).strip()]
     if not answers:
-        raise ValueError(f'{where}: needs gold answers in one of {list(_ANSWER_KEYS)} or reward_model.ground_truth')
+        raise ValueError(
+            f"{where}: needs gold answers in one of {list(_ANSWER_KEYS)} or reward_model.ground_truth"
+        )
     gold_ids: list[Any] = []
     for key in _GOLD_ID_KEYS:
         if key in record:

@@ -48,7 +48,7 @@ class QueryRewriteEnv(SearchEnv):
         if not example.gold_ids:
             raise ValueError(f"task {task_id}: QueryRewrite needs gold passage ids (supporting_ids)")
         prompt = (
-            f"Information need: find the passages needed to answer \"{example.question}\"\n"
+            f'Information need: find the passages needed to answer "{example.question}"\n'
             "Write the search query."
         )
         metadata = {"gold_ids": list(example.gold_ids), "question": example.question, **example.metadata}
@@ -74,5 +74,9 @@ class QueryRewriteEnv(SearchEnv):
             return Verdict.wrong("the query is empty", recall=0.0)
         recall = self.recall(task, query)
         parts = {"correct": float(recall == 1.0), "recall": recall}
-        feedback = "every gold passage retrieved" if recall == 1.0 else f"recall@{self.config.recall_k} is {recall:.2f}"
+        feedback = (
+            "every gold passage retrieved"
+            if recall == 1.0
+            else f"recall@{self.config.recall_k} is {recall:.2f}"
+        )
         return Verdict(recall, recall == 1.0, parts, feedback)

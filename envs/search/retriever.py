@@ -87,7 +87,9 @@ class LuceneRetriever:
             self._searcher = searcher_class(reader, cast("java.util.concurrent.Executor", pool))
         else:
             self._searcher = searcher_class(reader)
-        self._searcher.setSimilarity(java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b))
+        self._searcher.setSimilarity(
+            java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b)
+        )
         self._analyzer = java_class("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
         self._query_generator = java_class("io.anserini.search.query.BagOfWordsQueryGenerator")()
 
@@ -204,7 +206,9 @@ class RetrieverClient:
             result = resp.json()["result"]
             ranked = [[_parse_hit(h) for h in hits] for hits in result]
         except (ValueError, KeyError, TypeError) as exc:
-            raise InfraError(f"retriever at {self.url} sent a malformed response: {resp.text[:200]!r}") from exc
+            raise InfraError(
+                f"retriever at {self.url} sent a malformed response: {resp.text[:200]!r}"
+            ) from exc
         if len(ranked) != len(queries):
             raise InfraError(f"retriever at {self.url} answered {len(ranked)} of {len(queries)} queries")
         return ranked

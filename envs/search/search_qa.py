@@ -41,8 +41,14 @@ class SearchQAEnv(SearchEnv):
         )
 
     def make_task(self, task_id: str, example: QAExample) -> Task:
-        metadata = {"golden_answers": list(example.answers), "gold_ids": list(example.gold_ids), **example.metadata}
-        return Task(id=task_id, prompt=f"Question: {example.question}", answer=example.answers[0], metadata=metadata)
+        metadata = {
+            "golden_answers": list(example.answers),
+            "gold_ids": list(example.gold_ids),
+            **example.metadata,
+        }
+        return Task(
+            id=task_id, prompt=f"Question: {example.question}", answer=example.answers[0], metadata=metadata
+        )
 
     def verify(self, task: Task, answer: str) -> Verdict:
         golds = task.metadata["golden_answers"]

@@ -25,7 +25,9 @@ def test_search_qa_episode_follows_two_hops_to_the_answer(qa_env):
     kb = env.kb
     first, second = (kb.entities[i] for i in task.metadata["gold_ids"])
     # Hop 1: search the entity named in the question; the passage names the next entity.
-    obs, reward, terminated, truncated, info = qa_env.step(f"I should look it up. <search>{first.name}</search>")
+    obs, reward, terminated, truncated, info = qa_env.step(
+        f"I should look it up. <search>{first.name}</search>"
+    )
     assert not (terminated or truncated) and reward == 0.0
     assert obs.startswith("<information>") and obs.rstrip().endswith("</information>")
     assert first.id in info["retrieved"] and second.name in obs
@@ -130,15 +132,24 @@ def test_load_qa_reads_search_r1_parquet(tmp_path):
 
 def test_load_qa_reads_processed_search_r1_rows_and_rejects_bad_ones(tmp_path):
     path = tmp_path / "qa.jsonl"
-    path.write_text(json.dumps({"question": "q?", "reward_model": {"ground_truth": {"target": ["x"]}}}) + "\n")
+    path.write_text(
+        json.dumps({"question": "q?", "reward_model": {"ground_truth": {"target": ["x"]}}}) + "\n"
+    )
     assert load_qa(path)[0].answers == ("x",)
     path.write_text(json.dumps({"question": "q?"}) + "\n")
     with pytest.raises(ValueError, match=re.escape("qa.jsonl:1")):
         load_qa(path)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [({"topk": 0}, "topk"), ({"max_hops": 5}, "max_hops"),
-                                               ({"reward": "bleu"}, "reward"), ({"kb_entities": 3}, "n_entities")])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"topk": 0}, "topk"),
+        ({"max_hops": 5}, "max_hops"),
+        ({"reward": "bleu"}, "reward"),
+        ({"kb_entities": 3}, "n_entities"),
+    ],
+)
 def test_bad_kwargs_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         gym.make("toolgym/SearchQA-v0", **kwargs)

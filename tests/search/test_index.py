@@ -40,7 +40,7 @@ def test_existing_index_is_not_overwritten_without_asking(tmp_path, cache):
     [
         (['{"id": "a", "contents": "x"}', "not json"], "c.jsonl:2: not JSON"),
         (['{"title": "t", "text": "x"}'], 'with "id"'),
-        (['{"id": "a", "body": "x"}'], "needs \"contents\""),
+        (['{"id": "a", "body": "x"}'], 'needs "contents"'),
         ([], "empty"),
     ],
 )

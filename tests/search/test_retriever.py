@@ -38,8 +38,14 @@ def test_only_stopwords_give_no_passages(retriever):
 
 @pytest.mark.parametrize(
     ("queries", "topk", "message"),
-    [([], 3, "1 to 1024"), (["ok", "  "], 3, r"queries\[1\]"), (["ok"], 0, "topk"), (["ok"], 101, "topk"),
-     ("a string", 3, "list"), (["ok"] * 1025, 3, "1 to 1024")],
+    [
+        ([], 3, "1 to 1024"),
+        (["ok", "  "], 3, r"queries\[1\]"),
+        (["ok"], 0, "topk"),
+        (["ok"], 101, "topk"),
+        ("a string", 3, "list"),
+        (["ok"] * 1025, 3, "1 to 1024"),
+    ],
 )
 def test_bad_requests_raise_value_error(retriever, queries, topk, message):
     with pytest.raises(ValueError, match=message):
