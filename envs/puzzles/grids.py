@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+
 def format_grid(rows: list[list[object]], sep: str = " ") -> str:
     """One line per row, cells separated by ``sep``."""
     return "\n".join(sep.join(str(c) for c in row) for row in rows)

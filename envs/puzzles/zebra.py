@@ -283,9 +283,7 @@ class ZebraEnv(PuzzleEnv):
                 if word.lower() in lookup:
                     a, i = lookup[word.lower()]
                     row[a] = values[a][i] if a not in row else "?"  # two values of one attribute: wrong
-        right = sum(
-            table.get(h, {}).get(a) == solution[h][a] for h in range(n) for a in range(len(names))
-        )
+        right = sum(table.get(h, {}).get(a) == solution[h][a] for h in range(n) for a in range(len(names)))
         share = right / (n * len(names))
         house: dict[Var, int] = {}
         for h, row in table.items():
