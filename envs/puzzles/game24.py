@@ -1,11 +1,12 @@
 """Game of 24: make 24 from four numbers with + - * / and parentheses, using each number exactly once.
-An exhaustive solver over exact fractions keeps only solvable draws; any correct expression is
+An exhaustive solver over exact fractions (memoized over sub-multisets) keeps only solvable draws; any correct expression is
 accepted (the safe evaluator of ``arith`` checks it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,8 @@ from envs.puzzles.base import PuzzleEnv
 
 @dataclass
 class Game24Config(Config):
-    """``difficulty`` in [0, 1] sets the largest number (9 to 13) and how few distinct solutions a
-    draw may have (any at 0, at most 2 at 1); ``max_number``, ``max_solutions`` and ``target``
+    """``difficulty`` in [0, 1] sets the largest number (9 to 13) and how few solutions (expression
+    trees) a draw may have (any at 0, at most 2 at 1); ``max_number``, ``max_solutions`` and ``target``
     override it."""
 
     difficulty: float = 0.3
@@ -45,32 +46,57 @@ class Game24Config(Config):
         )
 
 
-def solutions(numbers: list[int], target: int) -> set[str]:
-    """Every expression (as written by the search, duplicates up to commutation removed) that uses each
-    number once and equals ``target``."""
-    found: set[str] = set()
+_EXAMPLES = 8  # expressions kept per value
 
-    def search(items: list[tuple[Fraction, str]]) -> None:
-        if len(items) == 1:
-            if items[0][0] == target:
-                found.add(items[0][1])
-            return
-        for i in range(len(items)):
-            for j in range(len(items)):
-                if i == j:
-                    continue
-                (a, ea), (b, eb) = items[i], items[j]
-                rest = [it for k, it in enumerate(items) if k not in (i, j)]
-                options = [(a - b, f"({ea} - {eb})")]
-                if i < j:
-                    options += [(a + b, f"({ea} + {eb})"), (a * b, f"({ea} * {eb})")]
-                if b != 0:
-                    options.append((a / b, f"({ea} / {eb})"))
-                for value, expr in options:
-                    search([*rest, (value, expr)])
 
-    search([(Fraction(x), str(x)) for x in numbers])
-    return {e[1:-1] for e in found}
+@lru_cache(maxsize=8192)
+def _table(numbers: tuple[int, ...]) -> dict[Fraction, tuple[int, tuple[str, ...]]]:
+    """Every value an expression over all of ``numbers`` (a sorted tuple) can take: how many
+    expression trees give it (commuted + and * counted once) and up to ``_EXAMPLES`` of them."""
+    if len(numbers) == 1:
+        return {Fraction(numbers[0]): (1, (str(numbers[0]),))}
+    out: dict[Fraction, list] = {}
+
+    def add(value: Fraction, count: int, exprs: list[str]) -> None:
+        entry = out.setdefault(value, [0, []])
+        entry[0] += count
+        fresh = [e for e in dict.fromkeys(exprs) if e not in entry[1]]
+        entry[1].extend(fresh[: _EXAMPLES - len(entry[1])])
+
+    n, splits = len(numbers), set()
+    for mask in range(1, 2 ** (n - 1)):  # the last number always on the right: each split once
+        left = tuple(x for i, x in enumerate(numbers) if mask >> i & 1)
+        right = tuple(x for i, x in enumerate(numbers) if not mask >> i & 1)
+        if (left, right) in splits:
+            continue
+        splits.add((left, right))
+        for a, (ca, ea) in _table(left).items():
+            for b, (cb, eb) in _table(right).items():
+                count = ca * cb
+
+                def exprs(op: str, x: tuple[str, ...], y: tuple[str, ...]) -> list[str]:
+                    return [f"({p} {op} {q})" for p in x[:2] for q in y[:2]]
+
+                add(a + b, count, exprs("+", ea, eb))
+                add(a * b, count, exprs("*", ea, eb))
+                add(a - b, count, exprs("-", ea, eb))
+                add(b - a, count, exprs("-", eb, ea))
+                if b:
+                    add(a / b, count, exprs("/", ea, eb))
+                if a:
+                    add(b / a, count, exprs("/", eb, ea))
+    return {v: (c, tuple(e)) for v, (c, e) in out.items()}
+
+
+def count_solutions(numbers: list[int], target: int) -> int:
+    """How many expression trees over ``numbers`` (each used once) equal ``target``."""
+    return _table(tuple(sorted(numbers))).get(Fraction(target), (0, ()))[0]
+
+
+def solutions(numbers: list[int], target: int) -> list[str]:
+    """Up to a handful of expressions that use each number once and equal ``target``."""
+    exprs = _table(tuple(sorted(numbers))).get(Fraction(target), (0, ()))[1]
+    return [e[1:-1] if e.startswith("(") else e for e in exprs]
 
 
 class Game24Env(PuzzleEnv):
@@ -89,15 +115,16 @@ class Game24Env(PuzzleEnv):
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         target = self.config.target
-        best: tuple[list[int], set[str]] | None = None
+        best: tuple[int, list[int]] | None = None
         for _ in range(2000):
             numbers = sorted(int(x) for x in rng.integers(1, self.config.top + 1, size=4))
-            found = solutions(numbers, target)
-            if found and (best is None or len(found) < len(best[1])):
-                best = (numbers, found)
-            if found and len(found) <= self.config.cap:
+            count = count_solutions(numbers, target)
+            if count and (best is None or count < best[0]):
+                best = (count, numbers)
+            if count and count <= self.config.cap:
                 break
-        numbers, found = best
+        numbers = best[1]
+        found = solutions(numbers, target)
         prompt = (
             f"Use the numbers {numbers} to make {target}, each exactly once, with + - * / and parentheses."
         )
