@@ -58,24 +58,28 @@ class ZebraConfig(Config):
 
 
 class ZebraSolver:
-    """Domains are bitmasks of houses per (attribute, value); propagation runs the clues and the
-    all-different rule of each attribute to a fixpoint; search branches on the smallest domain."""
+    """Domains are bitmasks of houses, one per (attribute, value), in a flat list (index
+    ``attribute * n + value``); propagation runs the clues and the all-different rule of each attribute
+    (naked and hidden singles, as bit operations) to a fixpoint; search branches on the smallest domain."""
 
     def __init__(self, n: int, k: int, clues: list[Clue]):
         self.n, self.k, self.clues = n, k, clues
         self.full = (1 << n) - 1
 
-    def start(self) -> dict[Var, int]:
-        return {(a, v): self.full for a in range(self.k) for v in range(self.n)}
+    def start(self) -> list[int]:
+        return [self.full] * (self.n * self.k)
 
-    def propagate(self, d: dict[Var, int], clues: list[Clue] | None = None) -> bool:
+    def _compiled(self, clues: list[Clue]) -> list[tuple[str, int, int]]:
+        n = self.n
+        return [(kind, x[0] * n + x[1], y if isinstance(y, int) else y[0] * n + y[1]) for kind, x, y in clues]
+
+    def propagate(self, d: list[int], clues: list[Clue] | None = None) -> bool:
         """Shrink ``d`` in place; ``False`` on a contradiction."""
-        clues = self.clues if clues is None else clues
+        compiled = self._compiled(self.clues if clues is None else clues)
         n, full = self.n, self.full
-        changed = True
-        while changed:
-            before = sum(d.values())
-            for kind, x, y in clues:
+        while True:
+            before = list(d)
+            for kind, x, y in compiled:
                 dx = d[x]
                 if kind == "pos":
                     d[x] = dx & (1 << y)
@@ -98,51 +102,58 @@ class ZebraSolver:
                         d[y] = dy & ((dx << 1) | (dx >> 1)) & full
                     elif kind == "before":  # house(x) < house(y)
                         d[x] = dx & ((1 << (dy.bit_length() - 1)) - 1) if dy else 0
-                        low = (dx & -dx).bit_length()
-                        d[y] = dy & ~((1 << low) - 1) & full
-            for a in range(self.k):
-                doms = [d[(a, v)] for v in range(n)]
-                if not all(doms):
-                    return False
-                for v, m in enumerate(doms):
-                    if m & (m - 1) == 0:
-                        for w in range(n):
-                            if w != v:
-                                d[(a, w)] &= ~m
-                for h in range(n):
-                    bit = 1 << h
-                    holders = [v for v in range(n) if d[(a, v)] & bit]
-                    if not holders:
+                        d[y] = dy & ~((1 << (dx & -dx).bit_length()) - 1) & full
+            for base in range(0, len(d), n):
+                seen1 = seen2 = singles = 0
+                for i in range(base, base + n):
+                    m = d[i]
+                    if not m:
                         return False
-                    if len(holders) == 1:
-                        d[(a, holders[0])] = bit
-            if not all(d.values()):
-                return False
-            changed = sum(d.values()) != before
-        return True
+                    seen2 |= seen1 & m
+                    seen1 |= m
+                    if not m & (m - 1):
+                        if singles & m:
+                            return False  # two values in one house
+                        singles |= m
+                if seen1 != full:
+                    return False  # a house no value can take
+                once = seen1 & ~seen2  # houses only one value can take
+                for i in range(base, base + n):
+                    m = d[i]
+                    if m & (m - 1):
+                        m &= ~singles
+                        if m & once:
+                            m &= once
+                            if m & (m - 1):
+                                return False  # one value must take two houses
+                        if not m:
+                            return False
+                        d[i] = m
+            if d == before:
+                return True
 
     @staticmethod
-    def determined(d: dict[Var, int]) -> bool:
-        return all(m & (m - 1) == 0 for m in d.values())
+    def determined(d: list[int]) -> bool:
+        return all(m & (m - 1) == 0 for m in d)
 
     def solve(self, limit: int = 2) -> list[dict[Var, int]]:
         """Up to ``limit`` solutions, each mapping (attribute, value) to its house."""
         found: list[dict[Var, int]] = []
 
-        def search(d: dict[Var, int]) -> None:
+        def search(d: list[int]) -> None:
             if not self.propagate(d):
                 return
-            open_vars = [(m.bit_count(), var) for var, m in d.items() if m & (m - 1)]
+            open_vars = [(m.bit_count(), i) for i, m in enumerate(d) if m & (m - 1)]
             if not open_vars:
-                found.append({var: m.bit_length() - 1 for var, m in d.items()})
+                found.append({divmod(i, self.n): m.bit_length() - 1 for i, m in enumerate(d)})
                 return
-            _, var = min(open_vars)
-            m = d[var]
+            _, i = min(open_vars)
+            m = d[i]
             while m and len(found) < limit:
                 low = m & -m
                 m ^= low
-                child = dict(d)
-                child[var] = low
+                child = list(d)
+                child[i] = low
                 search(child)
 
         search(self.start())
