@@ -61,7 +61,7 @@ def _rg_settings(family: str, env: Any) -> tuple[str, dict[str, Any]] | None:
     if family == "cryptarithm":
         return "cryptarithm", {"min_words": cfg.addends, "max_words": cfg.addends}
     if family == "game24":
-        return "puzzle24", {"min_value": 1, "max_value": cfg.top}
+        return "puzzle24", {"min_value": 1, "max_value": min(cfg.top, 10)}  # its largest allowed
     if family == "futoshiki":
         k = round(3 * cfg.difficulty)
         return "futoshiki", {
