@@ -1,5 +1,6 @@
 """Cryptarithms: letters stand for distinct digits in an addition (SEND + MORE = MONEY). A column
-solver with carries proves during generation that exactly one assignment works."""
+solver with carries lists the assignments that work; the generator reveals as few letters as it takes
+to leave exactly one (none when the draw is unique already), and the solver proves it."""
 
 from __future__ import annotations
 
@@ -38,8 +39,11 @@ class CryptarithmConfig(Config):
         return self.n_addends or 2 + round(self.difficulty)
 
 
-def solve(addends: list[str], total: str, limit: int = 2) -> list[dict[str, int]]:
-    """Up to ``limit`` letter -> digit assignments under which the addends sum to ``total``."""
+def solve(
+    addends: list[str], total: str, limit: int = 2, fixed: dict[str, int] | None = None
+) -> list[dict[str, int]]:
+    """Up to ``limit`` letter -> digit assignments under which the addends sum to ``total`` (and the
+    letters in ``fixed`` hold their given digits)."""
     width = len(total)
     if any(len(w) > width for w in addends):
         return []
@@ -59,7 +63,8 @@ def solve(addends: list[str], total: str, limit: int = 2) -> list[dict[str, int]
         if letter in value:
             fill(letters, k + 1, then)
             return
-        for d in range(1 if letter in leading else 0, 10):
+        digits = [fixed[letter]] if fixed and letter in fixed else range(1 if letter in leading else 0, 10)
+        for d in digits:
             if not used[d]:
                 value[letter], used[d] = d, True
                 fill(letters, k + 1, then)
@@ -79,7 +84,11 @@ def solve(addends: list[str], total: str, limit: int = 2) -> list[dict[str, int]
             if bottom in value:
                 if value[bottom] == digit:
                     column(c + 1, s // 10)
-            elif not used[digit] and not (digit == 0 and bottom in leading):
+            elif (
+                not used[digit]
+                and not (digit == 0 and bottom in leading)
+                and (not fixed or fixed.get(bottom, digit) == digit)
+            ):
                 value[bottom], used[digit] = digit, True
                 column(c + 1, s // 10)
                 del value[bottom]
@@ -94,6 +103,9 @@ def solve(addends: list[str], total: str, limit: int = 2) -> list[dict[str, int]
 def parse_assignment(text: str) -> dict[str, int]:
     """``A=1`` / ``A: 1`` / ``A -> 1`` pairs (upper-case single letters), the last one wins."""
     return {a: int(d) for a, d in re.findall(r"\b([A-Z])\s*(?:=|:|->)\s*(\d)\b", text)}
+
+
+_MAX_SOLUTIONS = 200  # draws with more solutions are skipped (too many hints would be needed)
 
 
 class CryptarithmEnv(PuzzleEnv):
@@ -112,26 +124,49 @@ class CryptarithmEnv(PuzzleEnv):
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         length, k = self.config.length, self.config.addends
-        for _ in range(10_000):
+        for _ in range(1000):
             letters = [chr(65 + int(i)) for i in rng.choice(26, size=10, replace=False)]
-            numbers = [
-                int(rng.integers(10 ** (length - 1) if length > 1 else 0, 10**length)) for _ in range(k)
-            ]
+            numbers = [int(rng.integers(10 ** (length - 1), 10**length)) for _ in range(k)]
             numbers[-1] = int(rng.integers(10 ** max(0, length - 2), 10**length))  # lengths may differ
-            words = [("".join(letters[int(ch)] for ch in str(x))) for x in numbers]
+            words = ["".join(letters[int(ch)] for ch in str(x)) for x in numbers]
             total = "".join(letters[int(ch)] for ch in str(sum(numbers)))
-            if len(solve(words, total)) == 1:
+            truth = {letters[d]: d for d in range(10) if letters[d] in "".join([*words, total])}
+            hints = self._hints(solve(words, total, limit=_MAX_SOLUTIONS), truth, rng)
+            if hints is not None and len(solve(words, total, limit=2, fixed=hints)) == 1:
                 break
-        else:  # pragma: no cover - a unique puzzle turns up within a few dozen draws
+        else:  # pragma: no cover - a usable draw turns up within a few tries
             raise RuntimeError("could not make a cryptarithm with a unique solution")
-        mapping = {letters[d]: d for d in range(10) if letters[d] in "".join([*words, total])}
         prompt = (
             "Solve this cryptarithm (each letter is a different digit, no number starts with 0):\n"
             + "\n".join(f"  {w:>{len(total)}}" for w in words[:-1])
             + f"\n+ {words[-1]:>{len(total)}}\n= {total}"
         )
-        answer = ", ".join(f"{a}={d}" for a, d in sorted(mapping.items()))
-        return prompt, answer, {"addends": words, "total": total}
+        if hints:
+            prompt += "\nGiven: " + ", ".join(f"{a}={d}" for a, d in sorted(hints.items()))
+        answer = ", ".join(f"{a}={d}" for a, d in sorted(truth.items()))
+        return prompt, answer, {"addends": words, "total": total, "given": hints}
+
+    def _hints(
+        self, solutions: list[dict[str, int]], truth: dict[str, int], rng: np.random.Generator
+    ) -> dict[str, int] | None:
+        """Letters to reveal so that only ``truth`` is left: greedily the one that rules out the most
+        other solutions, plus one more below difficulty 0.5; ``None`` if too many would be needed."""
+        if not solutions or len(solutions) >= _MAX_SOLUTIONS:
+            return None
+        hints: dict[str, int] = {}
+        left = solutions
+        while len(left) > 1:
+            letter = min(
+                (a for a in sorted(truth) if a not in hints),
+                key=lambda a: sum(s[a] == truth[a] for s in left),
+            )
+            hints[letter] = truth[letter]
+            left = [s for s in left if s[letter] == truth[letter]]
+        if self.config.difficulty < 0.5 and len(hints) < len(truth) // 2:
+            extra = [a for a in sorted(truth) if a not in hints]
+            letter = extra[int(rng.integers(len(extra)))]
+            hints[letter] = truth[letter]
+        return hints if len(hints) <= max(1, len(truth) // 2) else None
 
     def verify(self, task: Task, answer: str) -> Verdict:
         words, total = task.metadata["addends"], task.metadata["total"]
@@ -144,6 +179,8 @@ class CryptarithmEnv(PuzzleEnv):
             return Verdict.wrong("two letters share a digit")
         if any(value[w[0]] == 0 for w in [*words, total] if len(w) > 1):
             return Verdict.wrong("a number starts with 0")
+        if wrong := [a for a, d in task.metadata["given"].items() if value[a] != d]:
+            return Verdict.wrong(f"{wrong} do not keep their given digits")
 
         def number(w: str) -> int:
             return int("".join(str(value[a]) for a in w))

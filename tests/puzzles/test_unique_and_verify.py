@@ -104,19 +104,24 @@ def test_zebra_is_unique_by_the_search_solver(difficulty, task_of):
 
 def test_cryptarithm_is_unique_by_brute_force(task_of):
     env = CryptarithmEnv(word_length=2, n_addends=2)
-    for seed in range(4):
+    hinted = 0
+    for seed in range(6):
         meta = task_of(env, seed).metadata
-        words, total = meta["addends"], meta["total"]
+        words, total, given = meta["addends"], meta["total"], meta["given"]
+        hinted += bool(given)
         letters = sorted(set("".join([*words, total])))
         count = 0
         for digits in itertools.permutations(range(10), len(letters)):
             value = dict(zip(letters, digits, strict=True))
             if any(value[w[0]] == 0 for w in [*words, total] if len(w) > 1):
                 continue
+            if any(value[a] != d for a, d in given.items()):
+                continue
             num = [int("".join(str(value[c]) for c in w)) for w in [*words, total]]
             count += sum(num[:-1]) == num[-1]
         assert count == 1
-        assert len(solve(words, total, limit=5)) == 1
+        assert len(solve(words, total, limit=5, fixed=given)) == 1
+    assert hinted  # two-letter sums are rarely unique alone: letters get revealed
 
 
 # ---- verifiers: alternative valid solutions in, invalid ones out --------------------------------
@@ -267,7 +272,19 @@ def test_graph_coloring_verifier_accepts_a_recolored_solution():
 
 def test_cryptarithm_verifier(task_of):
     env = CryptarithmEnv()
-    task = task_of(env, 0)
+    task = next(
+        t
+        for t in (task_of(env, s) for s in range(30))
+        if len(solve(t.metadata["addends"], t.metadata["total"], limit=2)) > 1
+    )
+    meta = task.metadata
+    other = next(
+        x
+        for x in solve(meta["addends"], meta["total"], limit=50)
+        if any(x[a] != d for a, d in meta["given"].items())
+    )
+    verdict = env.verify(task, ", ".join(f"{a}={d}" for a, d in other.items()))  # right sum, hints ignored
+    assert not verdict.success and "given" in verdict.feedback
     pairs = re.findall(r"([A-Z])=(\d)", task.answer)
     assert env.verify(task, "\n".join(f"{a} -> {d}" for a, d in reversed(pairs))).success
     (a1, d1), (a2, d2) = pairs[0], pairs[1]
