@@ -28,6 +28,11 @@ class LatinSolver:
             self.smaller[b].append(a)
             self.larger[a].append(b)
         self.ordered = [i for i in range(n * n) if self.smaller[i] or self.larger[i]]
+        # units as (kind, index, cells): kind 0 row, 1 column, 2 box
+        self.units = [(0, r, [r * n + c for c in range(n)]) for r in range(n)]
+        self.units += [(1, c, [r * n + c for r in range(n)]) for c in range(n)]
+        if box is not None:
+            self.units += [(2, b, [i for i in range(n * n) if self.box[i] == b]) for b in range(n)]
 
     def _masks(self, grid: list[int]) -> tuple[list[int], list[int], list[int]] | None:
         rows, cols, boxes = [0] * self.n, [0] * self.n, [0] * self.n
@@ -69,8 +74,11 @@ class LatinSolver:
         empty = [i for i, v in enumerate(grid) if not v]
         found: list[list[int]] = []
 
+        units = self.units
+
         def search() -> None:
             best, best_mask, best_n = -1, 0, 99
+            cands = {}
             for i in empty:
                 if grid[i]:
                     continue
@@ -82,10 +90,28 @@ class LatinSolver:
                     m = self._bounds(grid, i, m)
                 if forbid is not None and i == forbid[0]:
                     m &= ~(1 << forbid[1])
+                cands[i] = m
                 k = m.bit_count()
                 if k < best_n:
                     best, best_mask, best_n = i, m, k
                     if k <= 1:
+                        break
+            if best_n >= 2:  # no naked single: look for a value with one place left in a unit
+                masks = (rows, cols, boxes)
+                for kind, index, cells in units:
+                    seen1 = seen2 = 0
+                    for i in cells:
+                        m = cands.get(i, 0)
+                        seen2 |= seen1 & m
+                        seen1 |= m
+                    missing = full & ~masks[kind][index]
+                    if seen1 & missing != missing:
+                        return  # a value has no place left in this unit
+                    once = seen1 & ~seen2 & missing
+                    if once:
+                        bit = once & -once
+                        best = next(i for i in cells if cands.get(i, 0) & bit)
+                        best_mask, best_n = bit, 1
                         break
             if best < 0:
                 found.append(list(grid))

@@ -16,11 +16,13 @@ from envs.puzzles.grids import format_grid, parse_grid
 @dataclass
 class NQueensConfig(Config):
     """``difficulty`` in [0, 1] sets the board (4 to 10) and how few queens stand on it already (half
-    the board at 0, none at 1); ``n`` and ``placed`` override it."""
+    the board at 0, none at 1); ``n`` and ``placed`` override it. ``partial_credit`` makes the score the
+    share of the n queens placed safely."""
 
     difficulty: float = 0.3
     n: int | None = None
     placed: int | None = None
+    partial_credit: bool = False
 
     def validate(self) -> None:
         check_range("difficulty", self.difficulty, 0, 1)
@@ -108,8 +110,8 @@ class NQueensEnv(PuzzleEnv):
         missing = [(r, c) for r, c in task.metadata["fixed"] if (r, c) not in queens]
         if missing:
             return Verdict.wrong(f"the given queen(s) at {missing} were removed", partial=share)
-        if len(queens) != n or len(safe) != n:
-            return Verdict.wrong(
-                f"{len(queens)} queens, {len(safe)} of them safe; need {n} safe queens", partial=share
-            )
-        return Verdict.right(partial=1.0)
+        if len(queens) == n and len(safe) == n:
+            return Verdict.right(partial=1.0)
+        feedback = f"{len(queens)} queens, {len(safe)} of them safe; need {n} safe queens"
+        score = share if self.config.partial_credit else 0.0
+        return Verdict(score, False, {"correct": 0.0, "partial": share}, feedback)

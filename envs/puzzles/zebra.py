@@ -289,7 +289,7 @@ class ZebraEnv(PuzzleEnv):
             m = re.match(r"\W*house\s*#?\s*(\d+)\W*(.*)$", line.strip(), flags=re.IGNORECASE)
             if not m or not 1 <= int(m.group(1)) <= n:
                 continue
-            row = table.setdefault(int(m.group(1)) - 1, {})
+            row = table[int(m.group(1)) - 1] = {}  # a later line for a house replaces an earlier one
             for word in re.findall(r"[A-Za-z]+", m.group(2)):
                 if word.lower() in lookup:
                     a, i = lookup[word.lower()]

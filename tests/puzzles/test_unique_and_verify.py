@@ -171,6 +171,8 @@ def test_zebra_verifier(task_of):
     assert not verdict.success and verdict.parts["partial"] == pytest.approx(1 - 2 / (5 * len(table[0])))
     twice = task.answer.replace("House 2:", "House 2: " + table[0][0] + ",")
     assert not env.verify(task, twice).success
+    draft_then_final = text + "\nOn second thought:\n" + task.answer  # the last line per house counts
+    assert env.verify(task, draft_then_final).success
 
 
 def all_shortest(grid, start, goal):
@@ -244,7 +246,8 @@ def test_n_queens_verifier_accepts_another_placement():
     assert env.verify(task, board(others[0])).success
     same_column = [stored[1], *stored[1:]]
     verdict = env.verify(task, board(same_column))
-    assert not verdict.success and verdict.parts["partial"] == 6 / 8
+    assert not verdict.success and verdict.score == 0.0 and verdict.parts["partial"] == 6 / 8
+    assert NQueensEnv(n=8, placed=0, partial_credit=True).verify(task, board(same_column)).score == 6 / 8
     fixed_env = NQueensEnv(n=8, placed=3)
     fixed_task = fixed_env._load_task("n_queens/0")
     fixed = {r: c for r, c in fixed_task.metadata["fixed"]}
