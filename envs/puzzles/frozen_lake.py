@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 from envs.puzzles.maze import MOVES, parse_moves, shortest
 
@@ -116,7 +116,7 @@ class FrozenLakeEnv(GameEnv):
                 return render(lake, p) + "\nOut of moves. You lose."
         return render(lake, self.state["player"])
 
-    def tools(self) -> list:
+    def tools(self) -> list[Tool]:
         return [self.move]
 
     def verify(self, task: Task, answer: str) -> Verdict:

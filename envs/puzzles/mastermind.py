@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 
 
@@ -110,7 +110,7 @@ class MastermindEnv(GameEnv):
             return reply + f". No guesses left; the code was {meta['secret']}."
         return reply + f". {left} guesses left."
 
-    def tools(self) -> list:
+    def tools(self) -> list[Tool]:
         return [self.guess]
 
     def verify(self, task: Task, answer: str) -> Verdict:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 from envs.puzzles.maze import MOVES, parse_moves
 
@@ -218,7 +218,7 @@ class SokobanEnv(GameEnv):
             + f"\n{on}/{len(targets)} boxes on targets{note}"
         )
 
-    def tools(self) -> list:
+    def tools(self) -> list[Tool]:
         return [self.move]
 
     def verify(self, task: Task, answer: str) -> Verdict:

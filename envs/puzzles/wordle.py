@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 
 
@@ -92,7 +92,7 @@ class WordleEnv(GameEnv):
         word = word.strip().lower()
         if not re.fullmatch(r"[a-z]{5}", word):
             return "not a guess: write one five-letter word; no guess was used"
-        if word not in set(words()):
+        if word not in words():
             return f"{word!r} is not in the word list; no guess was used"
         secret, budget = self.task.metadata["secret"], self.task.metadata["guesses"]
         self.state["guesses"].append(word)
@@ -106,7 +106,7 @@ class WordleEnv(GameEnv):
             return reply + f". No guesses left; the word was {secret.upper()}."
         return reply + f". {budget - used} guesses left."
 
-    def tools(self) -> list:
+    def tools(self) -> list[Tool]:
         return [self.guess]
 
     def verify(self, task: Task, answer: str) -> Verdict:
