@@ -49,6 +49,17 @@ class Game24Config(Config):
 _EXAMPLES = 8  # expressions kept per value
 
 
+def _splits(numbers: tuple[int, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The ways to split a sorted tuple into two non-empty parts, each multiset pair once."""
+    out = []
+    for mask in range(1, 2 ** (len(numbers) - 1)):  # the last number always on the right
+        left = tuple(x for i, x in enumerate(numbers) if mask >> i & 1)
+        right = tuple(x for i, x in enumerate(numbers) if not mask >> i & 1)
+        if (left, right) not in out:
+            out.append((left, right))
+    return out
+
+
 @lru_cache(maxsize=8192)
 def _table(numbers: tuple[int, ...]) -> dict[Fraction, tuple[int, tuple[str, ...]]]:
     """Every value an expression over all of ``numbers`` (a sorted tuple) can take: how many
@@ -57,46 +68,66 @@ def _table(numbers: tuple[int, ...]) -> dict[Fraction, tuple[int, tuple[str, ...
         return {Fraction(numbers[0]): (1, (str(numbers[0]),))}
     out: dict[Fraction, list] = {}
 
-    def add(value: Fraction, count: int, exprs: list[str]) -> None:
-        entry = out.setdefault(value, [0, []])
+    def add(value: Fraction, count: int, op: str, x: tuple[str, ...], y: tuple[str, ...]) -> None:
+        entry = out.get(value)
+        if entry is None:
+            entry = out[value] = [0, []]
         entry[0] += count
-        fresh = [e for e in dict.fromkeys(exprs) if e not in entry[1]]
-        entry[1].extend(fresh[: _EXAMPLES - len(entry[1])])
+        if len(entry[1]) < _EXAMPLES:  # write expressions out only while examples are wanted
+            for e in dict.fromkeys(f"({p} {op} {q})" for p in x[:2] for q in y[:2]):
+                if e not in entry[1] and len(entry[1]) < _EXAMPLES:
+                    entry[1].append(e)
 
-    n, splits = len(numbers), set()
-    for mask in range(1, 2 ** (n - 1)):  # the last number always on the right: each split once
-        left = tuple(x for i, x in enumerate(numbers) if mask >> i & 1)
-        right = tuple(x for i, x in enumerate(numbers) if not mask >> i & 1)
-        if (left, right) in splits:
-            continue
-        splits.add((left, right))
+    for left, right in _splits(numbers):
         for a, (ca, ea) in _table(left).items():
             for b, (cb, eb) in _table(right).items():
                 count = ca * cb
-
-                def exprs(op: str, x: tuple[str, ...], y: tuple[str, ...]) -> list[str]:
-                    return [f"({p} {op} {q})" for p in x[:2] for q in y[:2]]
-
-                add(a + b, count, exprs("+", ea, eb))
-                add(a * b, count, exprs("*", ea, eb))
-                add(a - b, count, exprs("-", ea, eb))
-                add(b - a, count, exprs("-", eb, ea))
+                add(a + b, count, "+", ea, eb)
+                add(a * b, count, "*", ea, eb)
+                add(a - b, count, "-", ea, eb)
+                add(b - a, count, "-", eb, ea)
                 if b:
-                    add(a / b, count, exprs("/", ea, eb))
+                    add(a / b, count, "/", ea, eb)
                 if a:
-                    add(b / a, count, exprs("/", eb, ea))
+                    add(b / a, count, "/", eb, ea)
     return {v: (c, tuple(e)) for v, (c, e) in out.items()}
+
+
+@lru_cache(maxsize=4096)
+def _hits(numbers: tuple[int, ...], target: int) -> tuple[int, tuple[str, ...]]:
+    """How many expression trees over ``numbers`` equal ``target``, and up to ``_EXAMPLES`` of them;
+    at the top only the partner value each operation needs is looked up (no full table)."""
+    if len(numbers) == 1:
+        return (int(numbers[0] == target), (str(numbers[0]),) if numbers[0] == target else ())
+    t = Fraction(target)
+    count, examples = 0, []
+    for left, right in _splits(numbers):
+        table = _table(right)
+        for a, (ca, ea) in _table(left).items():
+            needs = [(t - a, "{a} + {b}"), (a - t, "{a} - {b}"), (a + t, "{b} - {a}")]
+            if a:
+                needs += [(t / a, "{a} * {b}"), (t * a, "{b} / {a}")]
+            if t and a:
+                needs.append((a / t, "{a} / {b}"))
+            for b, form in needs:
+                if b in table:
+                    cb, eb = table[b]
+                    count += ca * cb
+                    if len(examples) < _EXAMPLES:
+                        expr = form.format(a=ea[0], b=eb[0])
+                        if expr not in examples:
+                            examples.append(expr)
+    return count, tuple(examples)
 
 
 def count_solutions(numbers: list[int], target: int) -> int:
     """How many expression trees over ``numbers`` (each used once) equal ``target``."""
-    return _table(tuple(sorted(numbers))).get(Fraction(target), (0, ()))[0]
+    return _hits(tuple(sorted(numbers)), target)[0]
 
 
 def solutions(numbers: list[int], target: int) -> list[str]:
     """Up to a handful of expressions that use each number once and equal ``target``."""
-    exprs = _table(tuple(sorted(numbers))).get(Fraction(target), (0, ()))[1]
-    return [e[1:-1] if e.startswith("(") else e for e in exprs]
+    return list(_hits(tuple(sorted(numbers)), target)[1])
 
 
 class Game24Env(PuzzleEnv):
