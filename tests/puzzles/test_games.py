@@ -188,3 +188,21 @@ def test_frozen_lake_verifier_accepts_a_detour():
     if edge:
         assert env.verify(task, edge + " " + task.answer).success
     assert not env.verify(task, " ".join(moves[:-1])).success
+
+
+def test_moves_after_the_winning_move_in_the_same_turn_are_refused():
+    env = FrozenLakeEnv(holes=0.0)
+    env.reset(seed=4)
+    moves = env.task.answer.split()
+    turn = f"<move>{' '.join(moves)}</move><move>{moves[0]}</move>"
+    obs, reward, terminated, _, info = env.step(turn)
+    assert terminated and info["is_success"] is True and reward == 1.0
+    assert "You win" in obs and "the game is over" in obs
+
+
+def test_a_bad_move_changes_nothing_and_keeps_the_game_going():
+    env = SokobanEnv()
+    first, _ = env.reset(seed=0)
+    obs, reward, terminated, truncated, _ = env.step("<move>jump over the box</move>")
+    assert "not a move" in obs and not terminated and not truncated and reward == 0.0
+    assert env.state["moves"] == 0
