@@ -85,7 +85,7 @@ class CountdownEnv(PuzzleEnv):
         cfg = self.config
         for _ in range(1000):
             numbers = [int(x) for x in rng.integers(1, cfg.number_limit + 1, size=cfg.n)]
-            k = cfg.n if cfg.use_all else int(rng.integers(max(2, cfg.n - 2), cfg.n + 1))
+            k = cfg.n if cfg.use_all else int(rng.integers(max(2, cfg.n - 1), cfg.n + 1))
             used = [numbers[i] for i in rng.choice(cfg.n, size=k, replace=False)]
             found = _random_expression(rng, used, cfg.target_limit)
             if found is not None:

@@ -57,7 +57,7 @@ Statement = tuple
 
 @dataclass
 class KnightsKnavesConfig(Config):
-    """``difficulty`` in [0, 1] sets the number of people (2 to 8), statement depth (1 to 3) and
+    """``difficulty`` in [0, 1] sets the number of people (2 to 8), statement depth (2 to 3) and
     width (2 to 3); the other fields override it. ``partial_credit`` makes the score the share of
     people named correctly instead of 0/1."""
 
@@ -82,7 +82,7 @@ class KnightsKnavesConfig(Config):
 
     @property
     def max_depth(self) -> int:
-        return self.depth or 1 + round(2 * self.difficulty)
+        return self.depth or 2 + round(self.difficulty)
 
     @property
     def max_width(self) -> int:
@@ -122,19 +122,20 @@ def solutions(statements: list[Statement], n: int) -> np.ndarray:
     return bits[ok]
 
 
-def render(s: Statement, names: list[str], top: bool = True) -> str:
-    """A statement in English."""
+def render(s: Statement, names: list[str], speaker: int | None = None, top: bool = True) -> str:
+    """A statement in English, as ``speaker`` says it ("I am a knave")."""
     op = s[0]
     if op == "is":
-        text = f"{names[s[1]]} is a {'knight' if s[2] else 'knave'}"
+        role = "knight" if s[2] else "knave"
+        text = f"I am a {role}" if s[1] == speaker else f"{names[s[1]]} is a {role}"
     elif op == "not":
-        text = f"it is false that {render(s[1], names, False)}"
+        text = f"it is false that {render(s[1], names, speaker, False)}"
     elif op in ("and", "or"):
-        text = f" {op} ".join(render(x, names, False) for x in s[1:])
+        text = f" {op} ".join(render(x, names, speaker, False) for x in s[1:])
     elif op == "imp":
-        text = f"if {render(s[1], names, False)} then {render(s[2], names, False)}"
+        text = f"if {render(s[1], names, speaker, False)} then {render(s[2], names, speaker, False)}"
     else:
-        text = f"{render(s[1], names, False)} if and only if {render(s[2], names, False)}"
+        text = f"{render(s[1], names, speaker, False)} if and only if {render(s[2], names, speaker, False)}"
     return text if top or op == "is" else f"({text})"
 
 
@@ -153,15 +154,18 @@ class KnightsKnavesEnv(PuzzleEnv):
             "<answer>Zoey is a knight, Oliver is a knave</answer>."
         )
 
-    def _statement(self, rng: np.random.Generator, speaker: int, n: int, depth: int) -> Statement:
+    def _statement(
+        self, rng: np.random.Generator, speaker: int, n: int, depth: int, top: bool = True
+    ) -> Statement:
         if depth <= 1 or rng.random() < 0.3:
-            other = int(rng.choice([i for i in range(n) if i != speaker]))
-            return ("is", other, bool(rng.random() < 0.5))
+            # a bare "I am a knight" says nothing, so a top-level claim is about someone else
+            people = [i for i in range(n) if i != speaker] if top else list(range(n))
+            return ("is", int(rng.choice(people)), bool(rng.random() < 0.5))
         op = ("not", "and", "or", "imp", "iff")[int(rng.integers(5))]
         if op == "not":
-            return ("not", self._statement(rng, speaker, n, depth - 1))
+            return ("not", self._statement(rng, speaker, n, depth - 1, False))
         width = int(rng.integers(2, self.config.max_width + 1)) if op in ("and", "or") else 2
-        return (op, *(self._statement(rng, speaker, n, depth - 1) for _ in range(width)))
+        return (op, *(self._statement(rng, speaker, n, depth - 1, False) for _ in range(width)))
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         n, depth = self.config.people, self.config.max_depth
@@ -180,11 +184,8 @@ class KnightsKnavesEnv(PuzzleEnv):
             sols = solutions(statements, n)
             if len(sols) == 1:
                 break
-            statements[int(rng.integers(n))] = consistent(int(rng.integers(n)))
-            statements = [
-                s if bool(evaluate(s, bits)[0]) == truth[i] else consistent(i)
-                for i, s in enumerate(statements)
-            ]
+            speaker = int(rng.integers(n))
+            statements[speaker] = consistent(speaker)
         else:
             raise RuntimeError("could not make a puzzle with a unique solution; lower the difficulty")
         lines = [
@@ -192,10 +193,9 @@ class KnightsKnavesEnv(PuzzleEnv):
             + ", ".join(names[:-1])
             + f" and {names[-1]}."
         ]
-        lines += [
-            f'{names[i]} says: "{render(s, names)[0].upper()}{render(s, names)[1:]}."'
-            for i, s in enumerate(statements)
-        ]
+        for i, s in enumerate(statements):
+            said = render(s, names, speaker=i)
+            lines.append(f'{names[i]} says: "{said[0].upper()}{said[1:]}."')
         lines.append("Who is a knight and who is a knave?")
         answer = ", ".join(f"{names[i]} is a {'knight' if truth[i] else 'knave'}" for i in range(n))
         meta = {
