@@ -43,6 +43,9 @@ ENVS: tuple[EnvEntry, ...] = (
         family="puzzles",
     ),
     # code
+    EnvEntry("PythonTool", "envs.code.python_tool:PythonToolEnv", "math with a sandboxed python tool (START, ToRA)", family="code"),
+    EnvEntry("HumanEval", "envs.code.humaneval:HumanEvalEnv", "HumanEval's 164 problems, hidden tests, reward = asserts passed", family="code"),
+    EnvEntry("CodeTask", "envs.code.code_task:CodeTaskEnv", "your code tasks (JSONL/parquet): assert or stdin/stdout tests", family="code"),
     # search
 )
 

@@ -191,7 +191,8 @@ class Child:
         os.close(c_w)
         self.rd, self.wr = p_r, p_w
         reply = self._rpc({"op": "load", "code": self.submission})
-        self.names = [n for n in reply.get("names", []) if isinstance(n, str)]
+        names = reply.get("names") if isinstance(reply.get("names"), list) else []
+        self.names = [n for n in names[:10_000] if isinstance(n, str) and n.isidentifier() and not n.startswith("__")]
         if not reply.get("ok") and self.load_error is None:
             self.load_error = str(reply.get("error"))[:300]
 
