@@ -459,7 +459,8 @@ def main():
         except CandidateError as e:
             errors.append(str(e))
         # The submission's top-level names, then the trusted setup (which wins over a name the
-        # submission redefines, e.g. a helper the tests use), then the tests.
+        # submission redefines, e.g. a helper the tests use, but not over the entry point), then
+        # the tests.
         remotes = {name: Remote(child, {"n": name}) for name in child.names}
         glb.update(remotes)
         entry = spec.get("entry_point")
@@ -471,6 +472,8 @@ def main():
                 errors.append(f"entry point {entry!r}: {type(e).__name__}: {e}"[:300])
                 candidate = Remote(child, {"n": entry})
         exec(setup, glb)
+        if entry and entry in remotes:  # tests may call the entry point by name
+            glb[entry] = remotes[entry]
         glb.update(__grader_record__=record, __grader_abort__=abort)
         exec(code, glb)
         if callable(glb.get("check")) and candidate is not None:

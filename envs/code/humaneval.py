@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import doctest
+import textwrap
 from functools import cache
 from typing import Any
 
@@ -45,7 +46,26 @@ def assemble(prompt: str, code: str, entry_point: str) -> str:
     submitted function, or the prompt completed by a submitted function body."""
     if defines(code, entry_point):
         return f"{prompt}\n\n{code}\n"
-    return prompt + code + "\n"
+    return f"{prompt.rstrip()}\n{reindent_body(code)}\n"
+
+
+def reindent_body(code: str) -> str:
+    """A function body indented by four spaces, also when the answer's stripping took the first
+    line's indentation away (the first arrangement that parses wins)."""
+    code = code.strip("\n")
+    first, _, rest = code.partition("\n")
+    candidates = [textwrap.dedent(code)]
+    if first[:1] not in (" ", "\t") and rest.strip():
+        shifted = "\n".join(line[4:] if line.startswith("    ") else line for line in rest.split("\n"))
+        candidates = [f"{first}\n{shifted}", f"{first}\n{textwrap.dedent(rest)}", *candidates]
+    for body in candidates:
+        indented = textwrap.indent(body, "    ")
+        try:
+            ast.parse(f"def f():\n{indented}\n")
+        except SyntaxError:
+            continue
+        return indented
+    return textwrap.indent(candidates[-1], "    ")
 
 
 def hidden_tests(problem: dict[str, Any]) -> HiddenTests:
