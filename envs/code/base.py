@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from envs.core import Config, ToolEnv, check_range, tool
 from envs.code.grading import Grader
 from envs.code.interpreter import Interpreter, sandbox_for
+from envs.core import Config, ToolEnv, check_range, tool
 
 
 @dataclass

@@ -18,6 +18,7 @@ The reward is the fraction of assertions or cases passed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,10 +71,8 @@ def parse_row(row: dict[str, Any], index: int) -> CodeTaskSpec:
     if entry is not None and not isinstance(entry, str):
         raise ValueError("'entry_point' must be a string")
     if isinstance(tests, str) and tests.lstrip()[:1] in ("[", "{"):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):  # else Python code starting with a bracket
             tests = json.loads(tests)
-        except json.JSONDecodeError:
-            pass  # Python code that starts with a bracket
     if isinstance(tests, str):
         hidden: HiddenTests | tuple[IOCase, ...] = HiddenTests(tests=tests, entry_point=entry)
     elif isinstance(tests, dict) and "inputs" in tests and "outputs" in tests:
@@ -84,7 +83,7 @@ def parse_row(row: dict[str, Any], index: int) -> CodeTaskSpec:
             entry = str(tests["fn_name"])
             hidden = _function_call_tests(entry, inputs, outputs)
         else:
-            hidden = tuple(IOCase(_text(i), _text(o)) for i, o in zip(inputs, outputs))
+            hidden = tuple(IOCase(_text(i), _text(o)) for i, o in zip(inputs, outputs, strict=True))
     elif isinstance(tests, list) and tests:
         if not all(isinstance(c, dict) and "input" in c and "output" in c for c in tests):
             raise ValueError("'tests' as a list must hold {'input': ..., 'output': ...} cases")

@@ -191,7 +191,7 @@ class Grader:
         """Grade many submissions in parallel (one sandbox batch)."""
         built = [self._request(sub, tests) for sub, tests in items]
         results = self.sandbox.run_batch([req for req, _ in built])
-        return [self._parse(r, token, tests) for r, (_, token), (_, tests) in zip(results, built, items)]
+        return [self._parse(r, token, tests) for r, (_, token), (_, tests) in zip(results, built, items, strict=True)]
 
     # ---- stdin/stdout tests ------------------------------------------------------------------
     def grade_io(self, program: str, cases: Sequence[IOCase]) -> GradeResult:
@@ -204,7 +204,7 @@ class Grader:
         ]
         results = self.sandbox.run_batch(requests)
         passed, errors, statuses = 0, [], set()
-        for case, r in zip(cases, results):
+        for case, r in zip(cases, results, strict=True):
             _raise_for_infra(r)
             if r.status == "ok" and normalize_output(r.stdout) == normalize_output(case.output):
                 passed += 1

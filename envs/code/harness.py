@@ -29,6 +29,7 @@ Stdout: ``<token> {"results": {id: true|false}, "errors": [...], "load_error": s
 
 import ast
 import base64
+import contextlib
 import json
 import os
 import select
@@ -204,10 +205,8 @@ class Child:
             except Exception:
                 pass
             for fd in (self.rd, self.wr):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             self.proc = None
 
     def _read_exact(self, n, until):

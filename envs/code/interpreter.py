@@ -3,6 +3,7 @@ persistent interpreter session per episode, and turns the result into the observ
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from envs.core import InfraError
@@ -92,8 +93,6 @@ class Interpreter:
     def close(self) -> None:
         """Close the session, if one is open."""
         if self._session is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a session of a service that went away
                 self._session.close()
-            except Exception:  # closing a session of a service that went away
-                pass
             self._session = None

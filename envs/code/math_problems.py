@@ -56,9 +56,9 @@ def _fractions(rng: np.random.Generator, d: float) -> tuple[str, Fraction]:
     signs = [1] + [int(rng.choice([-1, 1])) for _ in range(n - 1)]
     expr = " ".join(
         ("" if i == 0 else ("+ " if s > 0 else "- ")) + f"{t.numerator}/{t.denominator}"
-        for i, (s, t) in enumerate(zip(signs, terms))
+        for i, (s, t) in enumerate(zip(signs, terms, strict=True))
     )
-    total = sum((s * t for s, t in zip(signs, terms)), Fraction(0))
+    total = sum((s * t for s, t in zip(signs, terms, strict=True)), Fraction(0))
     return f"Compute {expr} exactly, as a reduced fraction.", total
 
 
@@ -155,7 +155,7 @@ def _bounded_compositions(rng: np.random.Generator, d: float) -> tuple[str, int]
 def _linear_text(coeffs: list[int], names: str) -> str:
     """``[2, -1, 0]`` over ``xyz`` as ``2x - y``."""
     out = []
-    for c, v in zip(coeffs, names):
+    for c, v in zip(coeffs, names, strict=True):
         if c == 0:
             continue
         term = f"{'' if abs(c) == 1 else abs(c)}{v}"
@@ -172,10 +172,10 @@ def _linear_system(rng: np.random.Generator, d: float) -> tuple[str, int]:
             break
     sol = rng.integers(-20, 21, size=n)
     rhs = coef @ sol
-    eqs = [f"{_linear_text([int(c) for c in row], names)} = {int(r)}" for row, r in zip(coef, rhs)]
+    eqs = [f"{_linear_text([int(c) for c in row], names)} = {int(r)}" for row, r in zip(coef, rhs, strict=True)]
     weights = [_int(rng, 1, 5) for _ in range(n)]
     target = _linear_text(weights, names)
-    value = sum(w * int(s) for w, s in zip(weights, sol))
+    value = sum(w * int(s) for w, s in zip(weights, sol, strict=True))
     return f"Solve the system {'; '.join(eqs)}. What is {target}?", value
 
 
@@ -198,7 +198,7 @@ def _root_power_sum(rng: np.random.Generator, d: float) -> tuple[str, int]:
     roots = [_int(rng, -12, 12) for _ in range(deg)]
     coeffs = [1]
     for r in roots:  # multiply by (x - r)
-        coeffs = [a - r * b for a, b in zip([*coeffs, 0], [0, *coeffs])]
+        coeffs = [a - r * b for a, b in zip([*coeffs, 0], [0, *coeffs], strict=True)]
     p = _int(rng, 2, 3 + round(3 * d))
     return (
         f"Let r_1, ..., r_{deg} be the roots (with multiplicity) of {_poly_text(coeffs)}. "
