@@ -64,7 +64,8 @@ def parse_row(row: dict[str, Any], index: int) -> CodeTaskSpec:
     """One row as a task; ``ValueError`` naming the field for a bad row."""
     if not isinstance(row, dict):
         raise ValueError(f"a row must be an object, got {type(row).__name__}")
-    prompt, tests = row.get("prompt"), row.get("tests", row.get("input_output"))
+    prompt = row.get("prompt")
+    tests = row.get("tests") if row.get("tests") is not None else row.get("input_output")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("'prompt' must be a non-empty string")
     entry = row.get("entry_point") or None
