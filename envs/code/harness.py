@@ -4,10 +4,11 @@ It is sent as the code of one sandbox run; everything else (the submission, the 
 per-run token) arrives on stdin, which it reads once and closes. Its design keeps the submission
 away from everything that decides the score:
 
-* The submission runs in a separate, freshly exec'd interpreter (the *child*), started after the
-  harness made itself non-dumpable, so the child can neither read the harness's memory (where the
-  tests are) nor its file descriptors. Its stdin, stdout and stderr are ``/dev/null``; it talks to
-  the harness only through two pipes.
+* The submission runs in a separate process (the *child*): forked before the harness reads its
+  stdin (so it starts warm but holds no secret), or, for a restart, a freshly exec'd interpreter.
+  The harness makes itself non-dumpable first, so the child can neither read its memory (where the
+  tests are) nor reach its file descriptors. The child's stdin, stdout and stderr are
+  ``/dev/null``; it talks to the harness only through two pipes.
 * The hidden tests run in the harness (the *trusted* process). The candidate they call is a proxy:
   each call goes to the child, and only plain data (None, bool, int, float, complex, str, bytes and
   lists, tuples, sets, dicts of them, exact types only) comes back; anything else comes back as an
@@ -42,10 +43,13 @@ MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 200
 MAX_HANDLES = 10_000
 MAX_RESPAWNS = 3
+IGNORED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE",
+                   "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGWINCH", "SIGIO")
 
 CHILD = r'''
 import base64, builtins, json, os, sys
-RD, WR = int(sys.argv[1]), int(sys.argv[2])
+if "RD" not in globals():  # a fresh interpreter (a restart): the pipes are named on the command line
+    RD, WR = int(sys.argv[1]), int(sys.argv[2])
 MAX_FRAME = 64 * 1024 * 1024
 handles = {}
 
@@ -168,7 +172,8 @@ class CandidateError(Exception):
 class Child:
     """The submission's process, restarted (up to ``MAX_RESPAWNS`` times) after it dies or hangs."""
 
-    def __init__(self, submission, call_timeout_s, deadline):
+    def __init__(self, submission, call_timeout_s, deadline, preforked=None):
+        self.preforked = preforked
         self.submission = submission
         self.call_timeout_s = call_timeout_s
         self.deadline = deadline
@@ -181,16 +186,20 @@ class Child:
         if self.spawns > MAX_RESPAWNS:
             raise CandidateError("the submission's process died too often")
         self.spawns += 1
-        p_r, c_w = os.pipe()
-        c_r, p_w = os.pipe()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", CHILD, str(c_r), str(c_w)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(c_r, c_w),
-        )
-        os.close(c_r)
-        os.close(c_w)
-        self.rd, self.wr = p_r, p_w
+        if self.preforked is not None:
+            self.proc, self.rd, self.wr = self.preforked
+            self.preforked = None
+        else:  # a restart: a fresh interpreter, since this process now holds the tests
+            p_r, c_w = os.pipe()
+            c_r, p_w = os.pipe()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", CHILD, str(c_r), str(c_w)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(c_r, c_w),
+            )
+            os.close(c_r)
+            os.close(c_w)
+            self.rd, self.wr = p_r, p_w
         reply = self._rpc({"op": "load", "code": self.submission})
         names = reply.get("names") if isinstance(reply.get("names"), list) else []
         self.names = [n for n in names[:10_000] if isinstance(n, str) and n.isidentifier() and not n.startswith("__")]
@@ -200,8 +209,12 @@ class Child:
     def kill(self):
         if self.proc is not None:
             try:
-                self.proc.kill()
-                self.proc.wait(5)
+                if isinstance(self.proc, int):  # the preforked child
+                    os.kill(self.proc, signal.SIGKILL)
+                    os.waitpid(self.proc, 0)
+                else:
+                    self.proc.kill()
+                    self.proc.wait(5)
             except Exception:
                 pass
             for fd in (self.rd, self.wr):
@@ -415,8 +428,7 @@ def protect():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE",
-                 "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGWINCH", "SIGIO"):
+    for name in IGNORED_SIGNALS:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     # Only the interpreter's own import locations: the submission can write to the work dir and
@@ -426,10 +438,37 @@ def protect():
     sys.dont_write_bytecode = True
 
 
+def prefork():
+    """Fork the first child before anything secret is read, so it starts warm yet holds nothing
+    but this (public) program; returns (pid, read fd, write fd) of its pipes."""
+    p_r, c_w = os.pipe()
+    c_r, p_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            for fd in range(3, 1024):
+                if fd not in (c_r, c_w):
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            for sig in IGNORED_SIGNALS:
+                if hasattr(signal, sig):
+                    signal.signal(getattr(signal, sig), signal.SIG_DFL)
+            exec(compile(CHILD, "<child>", "exec"), {"__name__": "__child__", "RD": c_r, "WR": c_w})
+        finally:
+            os._exit(0)
+    os.close(c_r)
+    os.close(c_w)
+    return pid, p_r, p_w
+
+
 def main():
     start = time.monotonic()
     try:
         protect()
+        preforked = prefork()
         spec = json.loads(sys.stdin.buffer.read())
         sys.stdin.close()
         os.close(0)
@@ -440,7 +479,7 @@ def main():
         return
     token = spec["token"]
     deadline = start + float(spec.get("deadline_s", 20.0))
-    child = Child(spec["submission"], float(spec.get("call_timeout_s", 5.0)), deadline)
+    child = Child(spec["submission"], float(spec.get("call_timeout_s", 5.0)), deadline, preforked)
     outcomes, aborted, errors = {}, set(), []
 
     def record(aid, ok):
