@@ -252,7 +252,7 @@ class Child:
         except TimeoutError:
             self.kill()
             raise CandidateError(f"the call took longer than {self.call_timeout_s:g}s") from None
-        except (OSError, EOFError, ValueError) as e:
+        except Exception as e:  # a dead child, or a reply built to break the parser (too deep, too big)
             self.kill()
             raise CandidateError(f"the submission's process failed ({type(e).__name__})") from None
 

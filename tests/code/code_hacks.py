@@ -101,3 +101,17 @@ HACKS = {
     "                f.write('import builtins\\nbuiltins.bool = lambda *a: True\\n')\n"
     "    except OSError:\n        pass\n",
 }
+
+# Hacks that try to turn a failure into an infrastructure error (an episode that is not scored).
+INFRA_HACKS = {
+    "reply_too_deep_to_parse": SIGNATURE + "    return None\n\n"
+    "import os, sys\n"
+    "_frame = ('[' * 100000 + ']' * 100000).encode()\n"
+    "for fd in range(3, 64):\n"
+    "    try:\n"
+    "        os.write(fd, len(_frame).to_bytes(8, 'big') + _frame)\n"
+    "    except OSError:\n"
+    "        pass\n",
+    "huge_output_and_exit": SIGNATURE + "    return None\n\n"
+    "import os\nos.write(1, b'x' * 50_000_000)\nos.write(2, b'y' * 50_000_000)\n",
+}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from code_hacks import HACKS
+from code_hacks import HACKS, INFRA_HACKS
 
 import envs  # noqa: F401  (registers the envs)
 
@@ -34,3 +34,11 @@ def test_hack_earns_nothing(env, name):
     assert "error" not in info, info.get("error")
     assert reward == 0.0, info["reward_components"]
     assert info["is_success"] is False
+
+
+@pytest.mark.parametrize("name", sorted(INFRA_HACKS))
+def test_a_failure_cannot_be_turned_into_an_unscored_error(env, name):
+    env.reset(options={"task_id": "HumanEval/0"})
+    _, reward, terminated, _, info = env.step(env.unwrapped.answer_turn(f"```python\n{INFRA_HACKS[name]}```"))
+    assert terminated and "error" not in info, info.get("error")
+    assert reward == 0.0 and info["is_success"] is False
