@@ -56,6 +56,18 @@ def count_asserts(tests: str) -> int:
     )
 
 
+def _defines_uncalled_check(tests: str) -> bool:
+    """Whether the test code defines ``check`` at top level without calling it there itself."""
+    body = ast.parse(tests).body
+    defined = any(isinstance(n, ast.FunctionDef) and n.name == "check" for n in body)
+    called = any(
+        isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+        and isinstance(n.value.func, ast.Name) and n.value.func.id == "check"
+        for n in body
+    )
+    return defined and not called
+
+
 @dataclass(frozen=True)
 class HiddenTests:
     """Hidden assertion tests. ``tests``: Python code with top-level asserts and/or a
@@ -77,8 +89,9 @@ class HiddenTests:
             raise ValueError(f"hidden tests do not parse: {e}") from None
         if n == 0:
             raise ValueError("hidden tests hold no assert statement (constant asserts do not count)")
-        if re.search(r"^def check\(", self.tests, re.MULTILINE) and not self.entry_point:
-            raise ValueError("tests define check(candidate) but no entry_point names the candidate")
+        if not self.entry_point and _defines_uncalled_check(self.tests):
+            raise ValueError("tests define check(candidate) but never call it, and no entry_point names "
+                             "the candidate")
 
     @property
     def total(self) -> int:

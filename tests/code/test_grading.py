@@ -99,6 +99,12 @@ def test_bad_tests_are_a_clear_error_at_construction():
         HiddenTests("def check(candidate):\n    assert candidate(1)\n")
 
 
+def test_tests_that_call_check_themselves(grader):
+    tests = HiddenTests("def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n\ncheck(double)\n")
+    assert grader.grade("def double(x):\n    return 2 * x\n", tests).passed == 2
+    assert grader.grade("def double(x):\n    return 2\n", tests).passed == 1
+
+
 def test_io_cases_compare_stdout_outside_the_sandbox(grader):
     cases = [IOCase("2 3\n", "5\n"), IOCase("10 -4\n", "6"), IOCase("1 1\n", "3\n")]
     result = grader.grade_io("a, b = map(int, input().split())\nprint(a + b)\n", cases)
