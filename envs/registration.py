@@ -55,6 +55,9 @@ ENVS: tuple[EnvEntry, ...] = (
     EnvEntry("FrozenLake", "envs.puzzles.frozen_lake:FrozenLakeEnv", "interactive: cross the ice to the goal without a fall", family="puzzles"),
     EnvEntry("Wordle", "envs.puzzles.wordle:WordleEnv", "interactive: find the hidden five-letter word", family="puzzles"),
     # code
+    EnvEntry("PythonTool", "envs.code.python_tool:PythonToolEnv", "math with a sandboxed python tool (START, ToRA)", family="code"),
+    EnvEntry("HumanEval", "envs.code.humaneval:HumanEvalEnv", "HumanEval's 164 problems, hidden tests, reward = asserts passed", family="code"),
+    EnvEntry("CodeTask", "envs.code.code_task:CodeTaskEnv", "your code tasks (JSONL/parquet): assert or stdin/stdout tests", family="code"),
     # search
     EnvEntry(
         "SearchQA",
