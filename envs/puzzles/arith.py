@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from fractions import Fraction
 
+from envs.core.task import Verdict
+
 MAX_EXPRESSION_CHARS = 200
 _OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
 
@@ -75,3 +77,20 @@ def uses_only(used: list[int], available: list[int]) -> list[int]:
     """The numbers in ``used`` beyond what ``available`` offers (each number usable once)."""
     extra = Counter(used) - Counter(available)
     return sorted(extra.elements())
+
+
+def verify_expression(answer: str, numbers: list[int], target: int, use_all: bool) -> Verdict:
+    """The verdict on an answer that should make ``target`` from ``numbers`` (each at most once, or
+    exactly once with ``use_all``); ``parts["valid"]`` says whether the rules were kept."""
+    expression = clean_expression(answer)
+    try:
+        value, used = evaluate(expression)
+    except ExpressionError as e:
+        return Verdict.wrong(str(e), valid=0.0)
+    if extra := uses_only(used, numbers):
+        return Verdict.wrong(f"uses {extra}, which are not among the available numbers {numbers}", valid=0.0)
+    if use_all and sorted(used) != sorted(numbers):
+        return Verdict.wrong(f"must use each of {numbers} exactly once, used {used}", valid=0.0)
+    if value != target:
+        return Verdict.wrong(f"{expression} = {value}, not {target}", valid=1.0)
+    return Verdict.right(valid=1.0)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from envs.core import Config, Task, Verdict, check_range
-from envs.puzzles.arith import ExpressionError, clean_expression, evaluate, uses_only
+from envs.puzzles.arith import verify_expression
 from envs.puzzles.base import PuzzleEnv
 
 
@@ -101,18 +101,4 @@ class CountdownEnv(PuzzleEnv):
         return prompt, expression, {"numbers": numbers, "target": target}
 
     def verify(self, task: Task, answer: str) -> Verdict:
-        numbers, target = task.metadata["numbers"], task.metadata["target"]
-        expression = clean_expression(answer)
-        try:
-            value, used = evaluate(expression)
-        except ExpressionError as e:
-            return Verdict.wrong(f"{e}", valid=0.0)
-        if extra := uses_only(used, numbers):
-            return Verdict.wrong(
-                f"uses {extra}, which are not among the available numbers {numbers}", valid=0.0
-            )
-        if self.config.use_all and sorted(used) != sorted(numbers):
-            return Verdict.wrong(f"must use every number of {numbers} exactly once", valid=0.0)
-        if value != target:
-            return Verdict.wrong(f"{expression} = {value}, not {target}", valid=1.0)
-        return Verdict.right(valid=1.0)
+        return verify_expression(answer, task.metadata["numbers"], task.metadata["target"], self.config.use_all)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from envs.core import Config, Task, Verdict, check_range
-from envs.puzzles.arith import ExpressionError, clean_expression, evaluate
+from envs.puzzles.arith import verify_expression
 from envs.puzzles.base import PuzzleEnv
 
 
@@ -162,14 +162,4 @@ class Game24Env(PuzzleEnv):
         return prompt, min(found, key=lambda e: (len(e), e)), {"numbers": numbers, "target": target}
 
     def verify(self, task: Task, answer: str) -> Verdict:
-        numbers, target = task.metadata["numbers"], task.metadata["target"]
-        expression = clean_expression(answer)
-        try:
-            value, used = evaluate(expression)
-        except ExpressionError as e:
-            return Verdict.wrong(str(e), valid=0.0)
-        if sorted(used) != sorted(numbers):
-            return Verdict.wrong(f"must use each of {numbers} exactly once, used {used}", valid=0.0)
-        if value != target:
-            return Verdict.wrong(f"{expression} = {value}, not {target}", valid=1.0)
-        return Verdict.right(valid=1.0)
+        return verify_expression(answer, task.metadata["numbers"], task.metadata["target"], use_all=True)
