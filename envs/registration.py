@@ -30,6 +30,18 @@ class EnvEntry:
 
 ENVS: tuple[EnvEntry, ...] = (
     # puzzles
+    EnvEntry(
+        "Countdown",
+        "envs.puzzles.countdown:CountdownEnv",
+        "reach a target number with + - * / (TinyZero)",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "KnightsKnaves",
+        "envs.puzzles.knights_knaves:KnightsKnavesEnv",
+        "who is a knight, who is a knave (Logic-RL)",
+        family="puzzles",
+    ),
     # code
     # search
 )

@@ -1,1 +1,31 @@
-"""Verifiable reward functions."""
+"""Verifiable reward functions: plain functions, combined by weights, each usable as a TRL reward.
+
+``exact_match(completion, answer=...)`` scores one completion; ``exact_match(completions=[...],
+answer=[...])`` scores a TRL batch. ``combine({exact_match: 1.0, format_reward: 0.1})`` weights them
+and reports each part.
+"""
+
+from rewards.answer import completion_text, extract_answer, last_boxed, normalize_answer
+from rewards.base import Combined, RewardFunction, combine, reward
+from rewards.math import math_equiv, numeric_match, parse_number
+from rewards.shaping import format_reward, length_penalty, tool_cost
+from rewards.text import exact_match, f1_score
+
+__all__ = [
+    "Combined",
+    "RewardFunction",
+    "combine",
+    "completion_text",
+    "exact_match",
+    "extract_answer",
+    "f1_score",
+    "format_reward",
+    "last_boxed",
+    "length_penalty",
+    "math_equiv",
+    "normalize_answer",
+    "numeric_match",
+    "parse_number",
+    "reward",
+    "tool_cost",
+]

@@ -1,0 +1,230 @@
+"""Tool-call protocols: how a model's turn is parsed into calls and how results are shown back.
+
+``xml``: Search-R1 / START style tags, ``<search>query</search>``, final ``<answer>...</answer>``.
+``json``: Qwen / Hermes chat-template style, ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``,
+final answer through the ``answer`` tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from envs.core.tool import Tool
+
+ANSWER = "answer"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A parsed call: the tool's name and its arguments."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class ParsedTurn:
+    """What a turn asked for: tool calls, a final answer, and what was wrong with it."""
+
+    calls: list[ToolCall] = field(default_factory=list)
+    answer: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def answer_tool() -> Tool:
+    """The ``answer`` tool of the JSON protocol."""
+    return Tool(
+        name=ANSWER,
+        description="Submit your final answer. This ends the episode.",
+        parameters={
+            "type": "object",
+            "properties": {"answer": {"type": "string", "description": "The final answer."}},
+            "required": ["answer"],
+        },
+        fn=lambda answer: answer,
+    )
+
+
+class Protocol:
+    """Base of the protocols: parse a turn, describe the tools, show results."""
+
+    name: ClassVar[str]
+
+    def parse(self, text: str, tools: dict[str, Tool]) -> ParsedTurn:
+        raise NotImplementedError
+
+    def describe(self, tools: list[Tool]) -> str:
+        """The part of the system prompt that says how to call the tools and how to answer."""
+        raise NotImplementedError
+
+    def render_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
+        """The text a model writes to make this call (used by scripted agents and tests)."""
+        raise NotImplementedError
+
+    def render_answer(self, answer: str) -> str:
+        """The text a model writes to submit a final answer."""
+        raise NotImplementedError
+
+    def render_result(self, tool: Tool, content: str) -> str:
+        raise NotImplementedError
+
+    def schemas(self, tools: list[Tool]) -> list[dict[str, Any]]:
+        """The tool schemas for ``apply_chat_template(..., tools=...)``."""
+        return [t.schema() for t in tools]
+
+
+class XmlProtocol(Protocol):
+    name = "xml"
+
+    def parse(self, text: str, tools: dict[str, Tool]) -> ParsedTurn:
+        turn = ParsedTurn()
+        names = [*tools, ANSWER]
+        alternatives = "|".join(map(re.escape, names))
+        pattern = re.compile(rf"<({alternatives})>(.*?)</\1>", re.DOTALL)
+        answers = []
+        for m in pattern.finditer(text):
+            tag, content = m.group(1), m.group(2)
+            if tag == ANSWER:
+                answers.append(content.strip())
+                continue
+            try:
+                turn.calls.append(ToolCall(tag, self._arguments(tools[tag], content)))
+            except ValueError as e:
+                turn.errors.append(str(e))
+        if answers:
+            turn.answer = answers[-1]
+        closed = {m.group(1) for m in pattern.finditer(text)}
+        for tag in names:
+            if tag not in closed and re.search(f"<{re.escape(tag)}>", text):
+                turn.errors.append(f"<{tag}> is opened but never closed with </{tag}>")
+        return turn
+
+    @staticmethod
+    def _arguments(tool: Tool, content: str) -> dict[str, Any]:
+        primary = tool.primary_argument
+        if primary is not None:
+            return {primary: content.strip("\n") if "\n" in content.strip() else content.strip()}
+        try:
+            args = json.loads(content)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f"<{tool.name}> expects a JSON object of arguments: {e.msg} at char {e.pos}"
+            ) from None
+        if not isinstance(args, dict):
+            raise ValueError(f"<{tool.name}> expects a JSON object of arguments, got {type(args).__name__}")
+        return args
+
+    def describe(self, tools: list[Tool]) -> str:
+        lines = []
+        if tools:
+            lines.append(
+                "You can call tools by writing a tag; its result comes back to you before you go on."
+            )
+            for t in tools:
+                primary = t.primary_argument
+                body = f"{primary}" if primary else "JSON object of arguments"
+                lines.append(f"- <{t.name}>{body}</{t.name}>: {t.description}")
+                if not primary:
+                    lines.append(f"  arguments schema: {json.dumps(t.parameters['properties'])}")
+            tags = sorted({t.result_tag for t in tools})
+            lines.append("Results come back inside " + ", ".join(f"<{g}>...</{g}>" for g in tags) + ".")
+        lines.append("When you are done, give your final answer as <answer>...</answer>.")
+        return "\n".join(lines)
+
+    def render_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
+        primary = tools[name].primary_argument
+        body = arguments[primary] if primary else json.dumps(arguments)
+        return f"<{name}>{body}</{name}>"
+
+    def render_answer(self, answer: str) -> str:
+        return f"<answer>{answer}</answer>"
+
+    def render_result(self, tool: Tool, content: str) -> str:
+        return f"<{tool.result_tag}>\n{content}\n</{tool.result_tag}>"
+
+
+class JsonProtocol(Protocol):
+    name = "json"
+    _CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
+
+    def parse(self, text: str, tools: dict[str, Tool]) -> ParsedTurn:
+        turn = ParsedTurn()
+        for m in self._CALL.finditer(text):
+            try:
+                call = self._call(m.group(1), tools)
+            except ValueError as e:
+                turn.errors.append(str(e))
+                continue
+            if call.name == ANSWER:
+                turn.answer = str(call.arguments.get("answer", "")).strip()
+            else:
+                turn.calls.append(call)
+        if text.count("<tool_call>") > len(self._CALL.findall(text)):
+            turn.errors.append("<tool_call> is opened but never closed with </tool_call>")
+        return turn
+
+    @staticmethod
+    def _call(body: str, tools: dict[str, Tool]) -> ToolCall:
+        try:
+            obj = json.loads(body)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"tool call is not valid JSON: {e.msg} at char {e.pos}") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+            raise ValueError('a tool call must be a JSON object {"name": ..., "arguments": {...}}')
+        name, args = obj["name"], obj.get("arguments", {})
+        if isinstance(args, str):  # some models emit the arguments as a JSON string
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError:
+                raise ValueError(f"arguments of {name!r} are a string that is not a JSON object") from None
+        if name != ANSWER and name not in tools:
+            known = ", ".join([*tools, ANSWER])
+            raise ValueError(f"unknown tool {name!r}; available tools: {known}")
+        if not isinstance(args, dict):
+            raise ValueError(f"arguments of {name!r} must be a JSON object")
+        if name == ANSWER and not isinstance(args.get("answer"), str | int | float):
+            raise ValueError('the answer tool takes {"answer": "..."}')
+        return ToolCall(name, args)
+
+    def describe(self, tools: list[Tool]) -> str:
+        schemas = "\n".join(json.dumps(s, ensure_ascii=False) for s in self.schemas(tools))
+        return (
+            "# Tools\n\nYou may call one or more functions to assist with the user query.\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n"
+            f"<tools>\n{schemas}\n</tools>\n\n"
+            "For each function call, return a json object with function name and arguments within "
+            "<tool_call></tool_call> XML tags:\n"
+            '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>\n'
+            "Results come back inside <tool_response></tool_response>. Submit your final answer by "
+            'calling the "answer" function.'
+        )
+
+    def schemas(self, tools: list[Tool]) -> list[dict[str, Any]]:
+        return [t.schema() for t in [*tools, answer_tool()]]
+
+    def render_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
+        return (
+            "<tool_call>\n"
+            + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
+            + "\n</tool_call>"
+        )
+
+    def render_answer(self, answer: str) -> str:
+        return self.render_call(ANSWER, {"answer": answer}, {})
+
+    def render_result(self, tool: Tool, content: str) -> str:
+        return f"<tool_response>\n{content}\n</tool_response>"
+
+
+PROTOCOLS: dict[str, type[Protocol]] = {"xml": XmlProtocol, "json": JsonProtocol}
+
+
+def get_protocol(name: str) -> Protocol:
+    """The protocol called ``name`` (``xml`` or ``json``)."""
+    try:
+        return PROTOCOLS[name]()
+    except KeyError:
+        raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {name!r}") from None

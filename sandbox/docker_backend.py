@@ -1,0 +1,78 @@
+"""The Docker backend: each run in a fresh container (no network, read-only root, memory and pids
+limits, all capabilities dropped but those the in-container server needs to drop to its run's uid)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import time
+
+from sandbox import launch
+from sandbox.config import SandboxConfig
+from sandbox.result import ExecResult, RunRequest
+
+START_GRACE_S = 60.0
+CONTAINER_UID = 65534
+
+
+def docker_client(url: str | None = None):
+    """A docker SDK client for ``url`` (or ``$DOCKER_HOST``); raises SandboxUnavailable if no engine answers."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise launch.SandboxUnavailable("the docker backend needs `pip install 'toolgym[docker]'`") from exc
+    try:
+        client = docker.DockerClient(base_url=url) if url else docker.from_env()
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no usable engine
+        where = url or os.environ.get("DOCKER_HOST", "the default socket")
+        raise launch.SandboxUnavailable(f"no Docker-API engine answers at {where}: {exc}") from exc
+    return client
+
+
+class DockerRunner:
+    """Runs requests in containers of ``cfg.image`` (which must have ``python3`` and ``bash``)."""
+
+    def __init__(self, cfg: SandboxConfig) -> None:
+        self.cfg = cfg
+        self.client = docker_client(cfg.docker_url)
+        self.source = launch.server_source()
+
+    def _command(self, request: RunRequest) -> list[str]:
+        cfg = self.cfg
+        init = {"uid": CONTAINER_UID, "gid": CONTAINER_UID, "nproc": cfg.nproc, "nofile": cfg.nofile,
+                "fsize_mb": cfg.fsize_mb, "bash": "/bin/bash", "workdir": launch.WORKDIR, "tmpdir": "/tmp",
+                "wipe": [], "kill_mode": "namespace"}
+        run = {"op": "run", **request.wire(), "max_output_bytes": cfg.max_output_bytes}
+        payload = base64.b64encode(json.dumps({"init": init, "run": run}).encode()).decode()
+        return ["python3", "-I", "-c", launch.BOOT, self.source, payload]
+
+    def run(self, request: RunRequest) -> ExecResult:
+        started = time.monotonic()
+        size = f"size={self.cfg.tmpfs_mb}m"
+        container = None
+        try:
+            container = self.client.containers.create(
+                self.cfg.image, self._command(request), network_mode="none", read_only=True,
+                tmpfs={launch.WORKDIR: size + ",mode=1777", "/tmp": size + ",mode=1777"},
+                working_dir=launch.WORKDIR, user="0", mem_limit=f"{int(request.memory_mb) + 128}m",
+                pids_limit=self.cfg.nproc + 16, cap_drop=["ALL"], cap_add=list(launch.CAPS),
+                security_opt=["no-new-privileges"], environment={}, detach=True,
+            )
+            container.start()
+            container.wait(timeout=float(request.timeout_s) + START_GRACE_S)
+            logs = container.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
+            answer = json.loads(logs.splitlines()[-1]) if logs else None
+            if not isinstance(answer, dict) or "status" not in answer:
+                err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")[-500:]
+                return ExecResult.infra_error(f"container gave no result: {err}", time.monotonic() - started)
+            answer["wall_s"] = time.monotonic() - started
+            return ExecResult.from_dict(answer)
+        except Exception as exc:  # noqa: BLE001 - engine failures are the sandbox's, not the code's
+            return ExecResult.infra_error(f"docker backend: {exc}", time.monotonic() - started)
+        finally:
+            if container is not None:
+                with contextlib.suppress(Exception):  # already gone
+                    container.remove(force=True)

@@ -1,0 +1,64 @@
+"""The seccomp filter every sandboxed process runs under, compiled to BPF for ``bwrap --seccomp``."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from functools import lru_cache
+
+# Syscalls no sandboxed program needs: debugging others, namespaces and mounts, kernel keyrings and
+# modules, BPF, SysV/POSIX IPC (it would outlive a run inside a warm worker), clocks, reboot, ...
+DENIED = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "move_mount", "open_tree",
+    "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "name_to_handle_at", "open_by_handle_at",
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "keyctl", "add_key", "request_key", "init_module", "finit_module", "delete_module",
+    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "iopl", "ioperm", "lookup_dcookie",
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr", "personality", "vhangup", "nfsservctl", "uselib", "ustat", "sysfs",
+)
+NAMESPACE_FLAGS = (0x10000000, 0x20000000, 0x04000000, 0x08000000, 0x40000000, 0x00020000, 0x02000000)
+# CLONE_NEWUSER, NEWPID, NEWUTS, NEWIPC, NEWNET, NEWNS, NEWCGROUP
+
+
+@lru_cache(maxsize=1)
+def compile_filter() -> bytes:
+    """The filter as BPF bytes: deny the list above with EPERM, allow only AF_UNIX sockets, refuse
+    namespace flags in ``clone``, and send ``clone3`` to ``clone`` (ENOSYS) so its flags can be checked."""
+    import pyseccomp as sc
+
+    f = sc.SyscallFilter(defaction=sc.ALLOW)
+    for name in DENIED:
+        try:
+            f.add_rule(sc.ERRNO(errno.EPERM), name)
+        except Exception:  # noqa: BLE001 - a syscall this architecture lacks
+            continue
+    f.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
+    f.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socketpair", sc.Arg(0, sc.NE, socket.AF_UNIX))
+    for flag in NAMESPACE_FLAGS:
+        f.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    f.add_rule(sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.EQ, 0x5412))  # TIOCSTI
+    fd = os.memfd_create("seccomp")
+    try:
+        with os.fdopen(os.dup(fd), "wb") as handle:
+            f.export_bpf(handle)
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def filter_fd() -> int:
+    """A fresh file descriptor holding the BPF program, positioned at its start (caller closes it)."""
+    fd = os.memfd_create("seccomp-bpf")
+    os.write(fd, compile_filter())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
