@@ -1,0 +1,257 @@
+"""One retrieval interface, in process or over HTTP.
+
+``LuceneRetriever`` searches a Lucene BM25 index in this process through Anserini (the JVM and the index
+are loaded once); ``RetrieverClient`` talks to ``toolgym retriever serve`` (Search-R1's ``/retrieve``
+JSON); ``get_retriever`` picks one. Both return ``Passage`` lists ranked by score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+try:
+    from envs.core import InfraError
+except ImportError:  # placeholder until the env API lands; removed on merge
+
+    class InfraError(RuntimeError):  # type: ignore[no-redef]
+        """An infrastructure failure (the retriever service is down)."""
+
+
+RETRIEVER_URL_ENV = "TOOLGYM_RETRIEVER_URL"
+MAX_TOPK = 100
+MAX_BATCH = 1024
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage: its corpus id, its text and its retrieval score."""
+
+    id: str
+    contents: str
+    score: float
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """What every retriever offers: one query or a batch, top-k passages each, best first."""
+
+    def search(self, query: str, topk: int = 3) -> list[Passage]: ...
+
+    def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]: ...
+
+
+def check_request(queries: Sequence[str], topk: int) -> None:
+    """Reject a bad request with a message saying what is wrong (shared by every retriever)."""
+    if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= MAX_TOPK:
+        raise ValueError(f"topk must be an int in [1, {MAX_TOPK}], got {topk!r}")
+    if isinstance(queries, str):
+        raise ValueError("queries must be a list of strings, not one string")
+    if not 1 <= len(queries) <= MAX_BATCH:
+        raise ValueError(f"queries must hold 1 to {MAX_BATCH} strings, got {len(queries)}")
+    for i, q in enumerate(queries):
+        if not isinstance(q, str) or not q.strip():
+            raise ValueError(f"queries[{i}] must be a non-empty string, got {q!r}")
+
+
+class LuceneRetriever:
+    """BM25 search over a Lucene index in this process, through pyjnius.
+
+    Queries are analyzed and built exactly as pyserini's ``LuceneSearcher`` does (Anserini's English
+    analyzer and bag-of-words query, BM25 k1 0.9, b 0.4), and score ties are broken by passage id as it
+    does, so rankings are the same; the search itself goes to Lucene's ``IndexSearcher``, which skips
+    documents that cannot reach the top k. ``threads`` > 1 lets Lucene search index slices in parallel
+    (useful for large multi-segment indexes).
+    """
+
+    def __init__(self, index_dir: str | Path, threads: int = 1, k1: float = 0.9, b: float = 0.4):
+        from envs.search.jvm import java_class, start_jvm
+
+        start_jvm()  # before importing jnius, which would start a JVM without Anserini's jar
+        from jnius import cast
+
+        index_dir = Path(index_dir)
+        if not index_dir.is_dir():
+            raise FileNotFoundError(f"index directory not found: {index_dir}")
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+        self.index_dir, self.threads = index_dir, threads
+        directory = java_class("org.apache.lucene.store.FSDirectory").open(
+            java_class("java.nio.file.Paths").get(str(index_dir.resolve()))
+        )
+        self._reader = java_class("org.apache.lucene.index.DirectoryReader").open(directory)
+        reader = cast("org.apache.lucene.index.IndexReader", self._reader)
+        searcher_class = java_class("org.apache.lucene.search.IndexSearcher")
+        if threads > 1:
+            pool = java_class("java.util.concurrent.Executors").newFixedThreadPool(threads)
+            self._searcher = searcher_class(reader, cast("java.util.concurrent.Executor", pool))
+        else:
+            self._searcher = searcher_class(reader)
+        self._searcher.setSimilarity(java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b))
+        self._analyzer = java_class("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
+        self._query_generator = java_class("io.anserini.search.query.BagOfWordsQueryGenerator")()
+
+    def __len__(self) -> int:
+        return int(self._reader.numDocs())
+
+    def _search(self, query: str, topk: int, stored: Any) -> list[Passage]:
+        jquery = self._query_generator.buildQuery("contents", self._analyzer, query)
+        n = topk + 1
+        while True:
+            hits = [(float(d.score), int(d.doc)) for d in self._searcher.search(jquery, n).scoreDocs]
+            # Fetch more while ties at the k-th score may continue past what was fetched.
+            if len(hits) < n or len(hits) <= topk or hits[-1][0] != hits[topk - 1][0] or n >= 100_000:
+                break
+            n *= 4
+        if not hits:
+            return []
+        last = hits[min(topk, len(hits)) - 1][0]
+        ranked = [(score, doc, stored.document(doc)) for score, doc in hits if score >= last]
+        ranked.sort(key=lambda h: (-h[0], h[2].get("id")))  # ties by passage id, as Anserini
+        return [_passage(doc, score) for score, _, doc in ranked[:topk]]
+
+    def search(self, query: str, topk: int = 3) -> list[Passage]:
+        check_request([query], topk)
+        return self._search(query, topk, self._reader.storedFields())
+
+    def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
+        check_request(queries, topk)
+        stored = self._reader.storedFields()
+        return [self._search(q, topk, stored) for q in queries]
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def _passage(doc: Any, score: float) -> Passage:
+    """A Lucene document as a Passage; indexes that store only the raw JSON give its "contents"."""
+    contents = doc.get("contents")
+    if contents is None:
+        raw = doc.get("raw") or ""
+        try:
+            contents = json.loads(raw).get("contents", raw)
+        except (json.JSONDecodeError, AttributeError):
+            contents = raw
+    return Passage(doc.get("id"), contents, score)
+
+
+class CachedRetriever:
+    """An LRU cache of ``(query, topk)`` results in front of another retriever."""
+
+    def __init__(self, inner: Retriever, size: int = 10_000):
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"cache size must be an int >= 1, got {size!r}")
+        self.inner, self.size = inner, size
+        self._cache: OrderedDict[tuple[str, int], list[Passage]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def search(self, query: str, topk: int = 3) -> list[Passage]:
+        return self.batch_search([query], topk)[0]
+
+    def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
+        check_request(queries, topk)
+        out: list[list[Passage] | None] = []
+        with self._lock:
+            for q in queries:
+                found = self._cache.get((q, topk))
+                if found is not None:
+                    self._cache.move_to_end((q, topk))
+                out.append(found)
+        missing = sorted({q for q, r in zip(queries, out, strict=True) if r is None})
+        fresh = dict(zip(missing, self.inner.batch_search(missing, topk), strict=True)) if missing else {}
+        with self._lock:
+            self.hits += len(queries) - sum(r is None for r in out)
+            self.misses += sum(r is None for r in out)
+            for q, r in fresh.items():
+                self._cache[(q, topk)] = r
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return [r if r is not None else fresh[q] for q, r in zip(queries, out, strict=True)]
+
+
+class RetrieverClient:
+    """The retriever interface over HTTP, against ``toolgym retriever serve`` or Search-R1's server.
+
+    ``url`` is the service's base URL (a trailing ``/retrieve`` is accepted). A service that cannot be
+    reached, times out or fails raises ``InfraError``, never an empty result; a request the service
+    rejects (4xx) raises ``ValueError`` with its message.
+    """
+
+    def __init__(self, url: str, timeout: float = 30.0):
+        import httpx
+
+        self.url = url.rstrip("/").removesuffix("/retrieve")
+        self._httpx = httpx
+        self._client = httpx.Client(timeout=timeout)
+
+    def search(self, query: str, topk: int = 3) -> list[Passage]:
+        return self.batch_search([query], topk)[0]
+
+    def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
+        check_request(queries, topk)
+        payload = {"queries": list(queries), "topk": topk, "return_scores": True}
+        try:
+            resp = self._client.post(f"{self.url}/retrieve", json=payload)
+        except self._httpx.HTTPError as exc:
+            raise InfraError(f"retriever at {self.url} unreachable: {type(exc).__name__}: {exc}") from exc
+        if 400 <= resp.status_code < 500:
+            raise ValueError(f"retriever rejected the request ({resp.status_code}): {resp.text[:500]}")
+        if resp.status_code != 200:
+            raise InfraError(f"retriever at {self.url} failed ({resp.status_code}): {resp.text[:500]}")
+        try:
+            result = resp.json()["result"]
+            ranked = [[_parse_hit(h) for h in hits] for hits in result]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InfraError(f"retriever at {self.url} sent a malformed response: {resp.text[:200]!r}") from exc
+        if len(ranked) != len(queries):
+            raise InfraError(f"retriever at {self.url} answered {len(ranked)} of {len(queries)} queries")
+        return ranked
+
+    def health(self) -> dict[str, Any]:
+        """The service's ``GET /health``; raises ``InfraError`` when it is down."""
+        try:
+            resp = self._client.get(f"{self.url}/health")
+            resp.raise_for_status()
+            return resp.json()
+        except self._httpx.HTTPError as exc:
+            raise InfraError(f"retriever at {self.url} is not healthy: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _parse_hit(hit: dict[str, Any]) -> Passage:
+    """One hit of Search-R1's JSON: ``{"document": {"id", "contents"}, "score"}``."""
+    doc = hit["document"]
+    return Passage(str(doc["id"]), str(doc["contents"]), float(hit["score"]))
+
+
+_embedded: dict[Path, LuceneRetriever] = {}
+_embedded_lock = threading.Lock()
+
+
+def get_retriever(url: str | None = None, index_dir: str | Path | None = None) -> Retriever:
+    """A client when ``url`` or env ``TOOLGYM_RETRIEVER_URL`` is set, else the embedded retriever.
+
+    The embedded one searches ``index_dir``, by default the generated knowledge base's index (built
+    into the cache on first use). One embedded retriever per index is shared in a process.
+    """
+    url = url or os.environ.get(RETRIEVER_URL_ENV)
+    if url:
+        return RetrieverClient(url)
+    if index_dir is None:
+        from envs.search.index import default_index_dir
+
+        index_dir = default_index_dir()
+    key = Path(index_dir).resolve()
+    with _embedded_lock:
+        if key not in _embedded:
+            _embedded[key] = LuceneRetriever(key)
+        return _embedded[key]
