@@ -21,7 +21,8 @@ import os
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -36,6 +37,7 @@ class LoadResult:
     lost: int
     seconds: float
     latencies: list[float]
+    reasons: Counter[str] = field(default_factory=Counter)
 
     @property
     def rate(self) -> float:
@@ -52,22 +54,38 @@ def compose(args: argparse.Namespace, *words: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
 
 
+def _ips(container) -> set[str]:
+    networks = container.attrs["NetworkSettings"]["Networks"].values()
+    return {n["IPAddress"] for n in networks if n.get("IPAddress")}
+
+
 def wait_for_replicas(args: argparse.Namespace, n: int) -> None:
-    """Until exactly ``n`` sandbox containers answer /health, then one balancer refresh more."""
+    """Until exactly ``n`` sandbox containers answer /health and the balancer lists exactly them."""
     import docker
 
     client = docker.from_env(timeout=30)
     project = os.environ.get("COMPOSE_PROJECT_NAME", "toolgym")
-    labels = [f"com.docker.compose.project={project}", "com.docker.compose.service=sandbox"]
+
+    def service(name: str) -> list:
+        labels = [f"com.docker.compose.project={project}", f"com.docker.compose.service={name}"]
+        return client.containers.list(filters={"label": labels})
+
     deadline = time.monotonic() + 180
     try:
         while True:
-            containers = client.containers.list(filters={"label": labels})
-            healthy = [c for c in containers if c.exec_run(["python3", "-c", HEALTH]).exit_code == 0]
-            if len(containers) == n and len(healthy) == n:
+            replicas = service("sandbox")
+            healthy = [c for c in replicas if c.exec_run(["python3", "-c", HEALTH]).exit_code == 0]
+            wanted = set().union(*(_ips(c) for c in replicas)) if replicas else set()
+            listed: set[str] = set()
+            for lb in service("lb"):
+                code, out = lb.exec_run(["cat", "/tmp/toolgym-upstreams.conf"])
+                if code == 0:
+                    listed |= {line.split()[1].rsplit(":", 1)[0] for line in out.decode().splitlines() if line}
+            if len(replicas) == n and len(healthy) == n and listed == wanted:
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(healthy)}/{n} sandbox replicas healthy after 180 s")
+                raise TimeoutError(f"{len(healthy)}/{n} sandbox replicas healthy, balancer lists {sorted(listed)}"
+                                   f" for {sorted(wanted)} after 180 s")
             time.sleep(1)
     finally:
         client.close()
@@ -80,6 +98,7 @@ async def load(url: str, clients: int, seconds: float, warmup: float, replicas: 
     counter = iter(range(10**9))
     stats = {"sent": 0, "ok": 0, "lost": 0}
     latencies: list[float] = []
+    reasons: Counter[str] = Counter()
     start = time.monotonic()
     measure_from, stop = start + warmup, start + warmup + seconds
 
@@ -87,12 +106,21 @@ async def load(url: str, clients: int, seconds: float, warmup: float, replicas: 
         while (now := time.monotonic()) < stop:
             i = next(counter)
             counted = now >= measure_from
+            reason = ""
             try:
                 response = await http.post(f"{url}/run", json={"code": f"print({i} * {i})", "timeout_s": 10})
-                good = (response.status_code == 200 and response.json().get("status") == "ok"
-                        and response.json().get("stdout", "").strip() == str(i * i))
-            except httpx.HTTPError:
-                good = False
+                body = response.json() if response.status_code == 200 else {}
+                if response.status_code != 200:
+                    reason = f"http {response.status_code}"
+                elif body.get("status") != "ok":
+                    reason = f"run status {body.get('status')}: {body.get('stderr', '')[-80:]!r}"
+                elif body.get("stdout", "").strip() != str(i * i):
+                    reason = "wrong output"
+            except httpx.HTTPError as exc:
+                reason = type(exc).__name__
+            good = not reason
+            if reason:
+                reasons[reason] += 1
             if counted and time.monotonic() <= stop:
                 stats["sent"] += 1
                 stats["ok" if good else "lost"] += 1
@@ -103,7 +131,7 @@ async def load(url: str, clients: int, seconds: float, warmup: float, replicas: 
 
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0)) as http:
         await asyncio.gather(*(client(http) for _ in range(clients)))
-    return LoadResult(replicas, stats["sent"], stats["ok"], stats["lost"], seconds, latencies)
+    return LoadResult(replicas, stats["sent"], stats["ok"], stats["lost"], seconds, latencies, reasons)
 
 
 def main() -> None:
@@ -114,7 +142,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--cpus-per-replica", type=float, default=1.0)
-    parser.add_argument("--settle", type=float, default=3.0, help="seconds for the balancer to see new replicas")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds to wait once the balancer lists the replicas")
     parser.add_argument("--compose", default=os.environ.get("TOOLGYM_STACK_COMPOSE", "docker compose -f compose.yaml"))
     parser.add_argument("--keep", action="store_true", help="leave the last replica count running (else back to 1)")
     args = parser.parse_args()
@@ -131,6 +159,8 @@ def main() -> None:
         print(f"replicas={n} clients={args.clients} cpus/replica={args.cpus_per_replica:g}: "
               f"{result.rate:8.1f} runs/s  p50 {result.percentile(0.5):6.1f} ms  "
               f"p99 {result.percentile(0.99):6.1f} ms  sent {result.sent}  lost {result.lost}", flush=True)
+        for reason, count in result.reasons.most_common(5):
+            print(f"    lost {count}: {reason}", flush=True)
     if not args.keep and counts[-1] != 1:
         compose(args, "up", "-d", "--no-build", "--scale", "sandbox=1", "sandbox", "lb")
     base = results[0]
