@@ -63,19 +63,40 @@ def test_bad_input_gets_a_clear_error(sandbox_url: str) -> None:
 
 
 def test_search_episode(retriever) -> None:
-    """A multi-hop question answered by following the passages the retriever returns."""
+    """SearchQA-v0 on the retriever service: two hops of search, then the answer, reward 1."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the envs)
+
+    assert retriever.health()["status"] == "ok"
+    # The env's default knowledge base is the one `toolgym index kb` wrote the served corpus from; the
+    # env reaches the service through TOOLGYM_RETRIEVER_URL.
+    env = gym.make("toolgym/SearchQA-v0", min_hops=2, max_hops=2)
+    try:
+        obs, info = env.reset(seed=5)
+        task, kb = env.unwrapped.task, env.unwrapped.kb
+        first, second = (kb.entities[i] for i in task.metadata["gold_ids"])
+        obs, reward, terminated, truncated, info = env.step(f"<search>{first.name}</search>")
+        assert not (terminated or truncated) and reward == 0.0
+        assert first.id in info["retrieved"] and second.name in obs  # the passage names the next hop
+        obs, _, _, _, info = env.step(f"<search>{second.name}</search>")
+        assert second.id in info["retrieved"] and task.answer in obs
+        _, reward, terminated, _, info = env.step(f"<answer>{task.answer}</answer>")
+        assert terminated and reward == 1.0 and info["is_success"] is True
+    finally:
+        env.close()
+
+
+def test_search_follows_passages_over_many_questions(retriever) -> None:
+    """Multi-hop questions answered by following the passages the service returns."""
     from envs.search.kb import KBConfig, generate_kb
 
-    kb = generate_kb(KBConfig())  # the defaults `toolgym index kb` wrote the served corpus with
-    assert retriever.health()["status"] == "ok"
-    for question in kb.questions(6, hops=(1, 2), seed=7):
-        found: list[str] = []
+    kb = generate_kb(KBConfig())
+    for question in kb.questions(6, hops=(1, 2, 3), seed=7):
         query = question.question
         for hop, gold in enumerate(question.supporting_ids):
             hits = retriever.search(query, topk=5)
-            ids = [h.id for h in hits]
-            assert gold in ids, (hop, question, ids)
-            found.append(gold)
+            assert gold in [h.id for h in hits], (hop, question)
             passage = next(h.contents for h in hits if h.id == gold)
             if hop + 1 < len(question.supporting_ids):
                 # The next entity is named in this passage: that name is the next query.
@@ -83,7 +104,6 @@ def test_search_episode(retriever) -> None:
                 assert query in passage
             else:
                 assert question.answer in passage
-        assert found == list(question.supporting_ids)
 
 
 def test_retriever_rejects_bad_requests(retriever_url: str) -> None:
