@@ -37,7 +37,7 @@ class SandboxConfig:
     nproc: int = 64
     nofile: int = 256
     fsize_mb: int = 64
-    tmpfs_mb: int = 256
+    tmpfs_mb: int = 64  # each of /work, /tmp and /dev/shm; emptied after every run
     python: str | None = None  # the interpreter inside the sandbox; None: the first world-readable one
     preload: tuple[str, ...] = PRELOAD
     max_sessions: int = 32

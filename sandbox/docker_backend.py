@@ -39,6 +39,23 @@ class DockerRunner:
         self.cfg = cfg
         self.client = docker_client(cfg.docker_url)
         self.source = launch.server_source()
+        self._image_ok = False
+
+    def _ensure_image(self) -> None:
+        """Pull the image once if the engine does not have it."""
+        if self._image_ok:
+            return
+        import docker
+
+        try:
+            self.client.images.get(self.cfg.image)
+        except docker.errors.NotFound:
+            try:
+                self.client.images.pull(self.cfg.image)
+            except docker.errors.APIError as exc:
+                raise RuntimeError(f"image {self.cfg.image!r} is not on the engine and cannot be pulled "
+                                   f"(set TOOLGYM_SANDBOX_IMAGE to a local image): {exc}") from exc
+        self._image_ok = True
 
     def _command(self, request: RunRequest) -> list[str]:
         cfg = self.cfg
@@ -54,6 +71,7 @@ class DockerRunner:
         size = f"size={self.cfg.tmpfs_mb}m"
         container = None
         try:
+            self._ensure_image()
             container = self.client.containers.create(
                 self.cfg.image, self._command(request), network_mode="none", read_only=True,
                 tmpfs={launch.WORKDIR: size + ",mode=1777", "/tmp": size + ",mode=1777"},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -15,6 +14,7 @@ from typing import Any
 
 from sandbox import launch
 from sandbox.config import SandboxConfig
+from sandbox.pool import WorkerPool
 from sandbox.result import ExecResult, RunRequest, SandboxError, SessionLimit
 from sandbox.worker import Worker, WorkerError
 
@@ -80,89 +80,6 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class WorkerPool:
-    """At most ``size`` warm workers; a broken one is replaced in the background."""
-
-    def __init__(self, cfg: SandboxConfig, python: str) -> None:
-        self.cfg, self.python, self.size = cfg, python, cfg.workers
-        self._idle: queue.LifoQueue[Worker | None] = queue.LifoQueue()
-        self._closed = False
-        self.busy = 0
-        self._lock = threading.Lock()
-        for _ in range(self.size):
-            self._idle.put(None)  # a slot whose worker starts on first use or by warm()
-
-    def warm(self) -> None:
-        """Start every slot's worker now (in parallel) so first runs do not pay the start."""
-        slots = []
-        while True:
-            try:
-                slots.append(self._idle.get_nowait())
-            except queue.Empty:
-                break
-        def fill(w: Worker | None) -> Worker | None:
-            if w is not None or self._closed:
-                return w
-            try:
-                return Worker(self.cfg, self.python)
-            except Exception as exc:  # noqa: BLE001 - the slot retries on use
-                log.warning("sandbox worker failed to start: %s", exc)
-                return None
-
-        with ThreadPoolExecutor(max(1, len(slots))) as ex:
-            for w in ex.map(fill, slots):
-                self._idle.put(w)
-
-    def run(self, frame: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        try:
-            worker = self._idle.get(timeout=self.cfg.acquire_timeout_s)
-        except queue.Empty as exc:
-            raise WorkerError(f"no sandbox worker free within {self.cfg.acquire_timeout_s}s") from exc
-        with self._lock:
-            self.busy += 1
-        try:
-            if self._closed:
-                raise WorkerError("sandbox is closed")
-            if worker is None or not worker.alive:
-                if worker is not None:
-                    worker.close()
-                worker = None
-                worker = Worker(self.cfg, self.python)
-            answer = worker.call(frame, timeout_s)
-            if self.cfg.backend != "bwrap" and launch.os.geteuid() != 0:
-                worker.close()  # the weakest tier cannot clean a worker reliably: never reuse it
-                worker = None
-            return answer
-        except WorkerError:
-            if worker is not None:
-                worker.close()
-            worker = None
-            raise
-        finally:
-            with self._lock:
-                self.busy -= 1
-            if self._closed and worker is not None:
-                worker.close()
-                worker = None
-            self._idle.put(worker)
-
-    def workers(self) -> list[Worker]:
-        with self._idle.mutex:
-            return [w for w in self._idle.queue if w is not None]
-
-    def close(self) -> None:
-        self._closed = True
-        while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                break
-            if w is not None:
-                w.close()
-        for _ in range(self.size):
-            self._idle.put(None)
 
 
 class Sandbox:

@@ -21,6 +21,7 @@ INSTALL_HINT = (
 )
 UID_BASE, UID_COUNT = 2_000_000, 4096
 WORKDIR = "/work"
+UNPRIVILEGED_INNER_UID = 1000
 CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_CHOWN")
 SERVER_SOURCE_NAME = "<toolgym-sandbox>"
 BOOT = f"import sys; exec(compile(sys.argv[1], {SERVER_SOURCE_NAME!r}, 'exec'))"
@@ -76,9 +77,14 @@ def server_source() -> str:
 
 class UidLease:
     """An unprivileged uid reserved for one worker (a lock file held for the worker's life), so
-    RLIMIT_NPROC and kill(-1) never mix the runs of two workers, even across processes."""
+    RLIMIT_NPROC and kill(-1) never mix the runs of two workers, even across processes. Only as root;
+    otherwise runs keep this process's uid."""
 
     def __init__(self) -> None:
+        self._fd = -1
+        if os.geteuid() != 0:  # no uid to drop to: runs keep this process's uid
+            self.uid = os.geteuid()
+            return
         lock_dir = Path(tempfile.gettempdir()) / "toolgym-sandbox-uids"
         lock_dir.mkdir(mode=0o700, exist_ok=True)
         start = (os.getpid() * 7) % UID_COUNT
@@ -114,14 +120,10 @@ def _root_mounts(python: str) -> list[str]:
 
 
 def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]:
-    """bwrap as root without a user namespace: mount, PID, network, IPC and UTS namespaces, a
-    read-only root, private tmpfs for /work, /tmp and /dev/shm, a few capabilities for the server only
-    (its runs drop them with their uid), seccomp for everything inside."""
-    if os.geteuid() != 0:
-        raise SandboxUnavailable(
-            "the bwrap backend runs bwrap as root and drops each run to an unprivileged uid inside; "
-            f"this process is not root. {INSTALL_HINT}"
-        )
+    """bwrap with mount, PID, network, IPC and UTS namespaces, a read-only root, private tmpfs for
+    /work, /tmp and /dev/shm and seccomp for everything inside. As root (preferred): no user
+    namespace, and a few capabilities for the server only (its runs drop them with their uid). As
+    another user: a user namespace without capabilities, runs share the server's uid."""
     size = str(cfg.tmpfs_mb * 1024 * 1024)
     args = [find_bwrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent", "--new-session",
@@ -131,9 +133,17 @@ def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]
              "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
              "--perms", "0755", "--size", size, "--tmpfs", WORKDIR,
              "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-             "--remount-ro", "/", "--chdir", WORKDIR, "--cap-drop", "ALL"]
-    for cap in CAPS:
-        args += ["--cap-add", cap]
+             "--remount-ro", "/", "--chdir", WORKDIR]
+    if os.geteuid() == 0:
+        # as root, without a user namespace: the server keeps only what it needs to drop each run to
+        # its own uid and clean up after it
+        args += ["--cap-drop", "ALL"]
+        for cap in CAPS:
+            args += ["--cap-add", cap]
+    else:
+        # as another user: a user namespace, in which server and runs share one uid without capabilities
+        args += ["--unshare-user", "--disable-userns", "--uid", str(UNPRIVILEGED_INNER_UID),
+                 "--gid", str(UNPRIVILEGED_INNER_UID)]
     args += ["--seccomp", str(seccomp_fd), "--", python, "-I", "-c", BOOT, server_source()]
     return args
 
@@ -147,7 +157,8 @@ def probe_bwrap() -> None:
     """Fail with a clear message if bwrap cannot create the sandbox here."""
     import subprocess
 
-    cmd = [find_bwrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
+    userns = [] if os.geteuid() == 0 else ["--unshare-user"]
+    cmd = [find_bwrap(), *userns, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
            "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=30)

@@ -16,10 +16,15 @@ from sandbox.seccomp_filter import filter_fd
 
 START_TIMEOUT_S = 30.0
 ANSWER_GRACE_S = 5.0
+CLEAN_TIMEOUT_S = 30.0
 
 
 class WorkerError(RuntimeError):
     """The worker died or stopped answering; the run's outcome is unknown."""
+
+
+class WorkerStale(WorkerError):
+    """The worker did not finish cleaning up after its previous run; the request was not sent."""
 
 
 class Worker:
@@ -28,14 +33,18 @@ class Worker:
     def __init__(self, cfg: SandboxConfig, python: str) -> None:
         self.cfg, self.python = cfg, python
         self.proc: subprocess.Popen[bytes] | None = None
-        self.lease = launch.UidLease()
+        self.lease: launch.UidLease | None = None
         self.runs = 0
+        self._dirty = False  # a run's cleanup acknowledgement is still to be read
         self._hostdir: str | None = None
         try:
+            self.lease = launch.UidLease()
             self._start()
-        except BaseException:
+        except Exception as exc:
             self.close()
-            raise
+            if isinstance(exc, WorkerError):
+                raise
+            raise WorkerError(f"worker failed to start: {exc!r}") from exc
 
     def _init_frame(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -47,9 +56,12 @@ class Worker:
                             "kill_mode": "namespace"}
         self._hostdir = tempfile.mkdtemp(prefix="toolgym-sandbox-")
         os.chmod(self._hostdir, 0o755)
-        root = os.geteuid() == 0
+        if os.geteuid() == 0:
+            return frame | {"workdir": self._hostdir, "tmpdir": self._hostdir, "wipe": [self._hostdir],
+                            "kill_mode": "uid"}
+        # not root and no namespaces: RLIMIT_NPROC would count all of this user's processes
         return frame | {"workdir": self._hostdir, "tmpdir": self._hostdir, "wipe": [self._hostdir],
-                        "kill_mode": "uid" if root else "group"}
+                        "kill_mode": "group", "nproc": 0}
 
     def _start(self) -> None:
         init = self._init_frame()
@@ -96,6 +108,13 @@ class Worker:
         """Send one request and wait for its answer (WorkerError if none comes in time)."""
         if not self.alive:
             raise WorkerError(f"worker is not running: {self.last_error()}")
+        if self._dirty:
+            try:
+                fork_server.read_frame(self.proc.stdout.fileno(), time.monotonic() + CLEAN_TIMEOUT_S)
+            except (OSError, EOFError, TimeoutError, ValueError) as exc:
+                self.close()
+                raise WorkerStale(f"worker did not clean up after its last run: {exc}") from exc
+            self._dirty = False
         deadline = time.monotonic() + timeout_s + ANSWER_GRACE_S
         try:
             fork_server.write_frame(self.proc.stdin.fileno(), frame)
@@ -107,6 +126,7 @@ class Worker:
             self.close()
             raise WorkerError(f"worker refused the request: {answer['error']}")
         self.runs += 1
+        self._dirty = frame.get("op") == "run"
         return answer
 
     def rss_bytes(self) -> int:
@@ -141,5 +161,5 @@ class Worker:
 
             shutil.rmtree(self._hostdir, ignore_errors=True)
             self._hostdir = None
-        if getattr(self, "lease", None) is not None:
+        if self.lease is not None:
             self.lease.release()
