@@ -44,6 +44,18 @@ ENVS: tuple[EnvEntry, ...] = (
     ),
     # code
     # search
+    EnvEntry(
+        "SearchQA",
+        "envs.search.search_qa:SearchQAEnv",
+        "multi-hop QA with a search tool over a BM25 index (Search-R1)",
+        family="search",
+    ),
+    EnvEntry(
+        "QueryRewrite",
+        "envs.search.query_rewrite:QueryRewriteEnv",
+        "write the query; reward is recall@k of the gold passages (DeepRetrieval)",
+        family="search",
+    ),
 )
 
 

@@ -1,92 +1,109 @@
-"""CLI: index build, index kb, retriever serve."""
+"""CLI: ``index build``, ``index kb`` (a generated corpus) and ``retriever serve``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+
+console = Console()
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the toolgym app."""
-    index_app = typer.Typer(help="Build retrieval indexes and generated corpora.", no_args_is_help=True)
-    retriever_app = typer.Typer(help="Serve a retrieval index over HTTP.", no_args_is_help=True)
-    app.add_typer(index_app, name="index")
-    app.add_typer(retriever_app, name="retriever")
+def build_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="CORPUS.jsonl OUT_DIR, or only OUT_DIR with --prebuilt.")
+    ],
+    prebuilt: Annotated[
+        str | None, typer.Option(help="A pyserini prebuilt index, e.g. wikipedia-dpr-100w (needs internet).")
+    ] = None,
+    threads: Annotated[int, typer.Option(min=0, help="Indexing threads (0: up to 4, by cores).")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing index in OUT_DIR.")] = False,
+    dense: Annotated[bool, typer.Option(help="Also build a dense (faiss) index in OUT_DIR/dense.")] = False,
+) -> None:
+    """Build a BM25 index from {"id", "contents"} or {"id", "title", "text"} JSONL lines."""
+    from envs.search.index import build_index, fetch_prebuilt
 
-    @index_app.command("build")
-    def build(
-        paths: list[Path] = typer.Argument(..., help="CORPUS.jsonl OUT_DIR, or only OUT_DIR with --prebuilt."),
-        prebuilt: str | None = typer.Option(None, help="A pyserini prebuilt index, e.g. wikipedia-dpr-100w (internet)."),
-        threads: int = typer.Option(0, help="Indexing threads (0: up to 4, by cores)."),
-        overwrite: bool = typer.Option(False, help="Replace an existing index in OUT_DIR."),
-        dense: bool = typer.Option(False, help="Also build a dense (faiss) index in OUT_DIR/dense."),
-    ) -> None:
-        """Build a BM25 index from {"id", "contents"} or {"id", "title", "text"} JSONL lines."""
-        from rich.console import Console
-
-        console = Console()
+    try:
         if prebuilt:
             if len(paths) != 1:
-                raise typer.BadParameter("with --prebuilt give only OUT_DIR", param_hint="PATHS")
-            from envs.search.index import fetch_prebuilt
-
+                raise ValueError("with --prebuilt give only OUT_DIR")
             console.print(f"index: {fetch_prebuilt(prebuilt, paths[0])}")
             return
         if len(paths) != 2:
-            raise typer.BadParameter("give CORPUS.jsonl and OUT_DIR", param_hint="PATHS")
+            raise ValueError("give CORPUS.jsonl and OUT_DIR")
         corpus, out_dir = paths
-        from envs.search.index import build_index
-
-        try:
-            build_index(corpus, out_dir, threads=threads or None, overwrite=overwrite)
-        except (FileNotFoundError, FileExistsError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
+        build_index(corpus, out_dir, threads=threads or None, overwrite=overwrite)
         console.print(f"BM25 index: {out_dir}")
         if dense:
             from envs.search.dense import build_dense_index
 
             console.print(f"dense index: {build_dense_index(corpus, out_dir / 'dense')}")
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True)
+        raise typer.Exit(2) from None
 
-    @index_app.command("kb")
-    def kb(
-        corpus: Path = typer.Argument(..., help="Where to write the generated corpus (JSONL)."),
-        entities: int = typer.Option(400, help="Number of fictional entities."),
-        distractors: int = typer.Option(1, help="Distractor passages per entity."),
-        seed: int = typer.Option(0, help="Seed of the knowledge base."),
-        questions: Path | None = typer.Option(None, help="Also write questions here (Search-R1 QA JSONL)."),
-        n_questions: int = typer.Option(1000, help="How many questions to write."),
-        hops: str = typer.Option("1,2,3,4", help="Hop counts to draw questions from, e.g. 2,3."),
-    ) -> None:
-        """Write a generated fictional knowledge base as a corpus (and its questions)."""
-        import json
 
-        from envs.search.kb import KBConfig, generate_kb
+def kb_command(
+    corpus: Annotated[Path, typer.Argument(help="Where to write the generated corpus (JSONL).")],
+    entities: Annotated[int, typer.Option(help="Number of fictional entities.")] = 400,
+    distractors: Annotated[int, typer.Option(help="Distractor passages per entity.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the knowledge base.")] = 0,
+    questions: Annotated[
+        Path | None, typer.Option(help="Also write questions here (Search-R1 QA JSONL).")
+    ] = None,
+    n_questions: Annotated[int, typer.Option(min=1, help="How many questions to write.")] = 1000,
+    hops: Annotated[str, typer.Option(help="Hop counts to draw questions from, e.g. 2,3.")] = "1,2,3,4",
+) -> None:
+    """Write a generated fictional knowledge base as a corpus (and its questions with gold passages)."""
+    from envs.search.kb import KBConfig, generate_kb
 
-        try:
-            config = KBConfig(seed=seed, n_entities=entities, distractors=distractors)
-            hop_list = tuple(int(h) for h in hops.split(","))
-            kbase = generate_kb(config)
-            kbase.write_corpus(corpus)
-            if questions is not None:
-                qs = kbase.questions(n_questions, hop_list, seed=seed)
-                with questions.open("w", encoding="utf-8") as f:
-                    for i, q in enumerate(qs):
-                        f.write(json.dumps({"id": f"q{i}", **q.to_json()}, ensure_ascii=False) + "\n")
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        typer.echo(f"{len(kbase)} passages -> {corpus}")
+    try:
+        hop_list = tuple(int(h) for h in hops.split(","))
+        kbase = generate_kb(KBConfig(seed=seed, n_entities=entities, distractors=distractors))
+        qs = kbase.questions(n_questions, hop_list, seed=seed) if questions is not None else []
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    kbase.write_corpus(corpus)
+    if questions is not None:
+        with questions.open("w", encoding="utf-8") as f:
+            for i, q in enumerate(qs):
+                f.write(json.dumps({"id": f"q{i}", **q.to_json()}, ensure_ascii=False) + "\n")
+    console.print(
+        f"{len(kbase)} passages -> {corpus}" + (f", {len(qs)} questions -> {questions}" if qs else "")
+    )
 
-    @retriever_app.command("serve")
-    def serve(
-        index: Path = typer.Option(..., help="Index directory (from `toolgym index build`)."),
-        host: str = typer.Option("127.0.0.1", help="Address to bind."),
-        port: int = typer.Option(8000, help="Port to bind."),
-        cache: int = typer.Option(0, help="LRU cache of this many (query, topk) results; 0 turns it off."),
-        threads: int = typer.Option(1, help="Lucene search threads per query (helps large multi-segment indexes)."),
-    ) -> None:
-        """Serve Search-R1's POST /retrieve and GET /health over an index."""
-        from envs.search.service import serve as run_service
 
-        run_service(index, host=host, port=port, cache_size=cache, threads=threads)
+def serve_command(
+    index: Annotated[Path, typer.Option(help="Index directory (from `toolgym index build`).")],
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    cache: Annotated[
+        int, typer.Option(min=0, help="LRU cache of this many (query, topk) results; 0: off.")
+    ] = 0,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Lucene threads per query (large multi-segment indexes).")
+    ] = 1,
+) -> None:
+    """Serve Search-R1's POST /retrieve and GET /health over an index."""
+    from envs.search.service import serve
+
+    try:
+        serve(index, host=host, port=port, cache_size=cache, threads=threads)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``index build``, ``index kb`` and ``retriever serve``."""
+    index_app = typer.Typer(help="Build retrieval indexes and generated corpora.", no_args_is_help=True)
+    retriever_app = typer.Typer(help="Serve a retrieval index over HTTP.", no_args_is_help=True)
+    index_app.command("build")(build_command)
+    index_app.command("kb")(kb_command)
+    retriever_app.command("serve")(serve_command)
+    app.add_typer(index_app, name="index")
+    app.add_typer(retriever_app, name="retriever")

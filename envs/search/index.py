@@ -95,7 +95,9 @@ def build_index(
     if not corpus.is_file():
         raise FileNotFoundError(f"corpus file not found: {corpus}")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+        raise FileExistsError(
+            f"{out_dir} exists and is not empty; pass overwrite=True (--overwrite) to replace it"
+        )
     threads = threads or max(1, min(4, os.cpu_count() or 1))
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
@@ -136,7 +138,9 @@ def fetch_prebuilt(name: str, out_dir: str | Path | None = None) -> Path:
 
     if name not in TF_INDEX_INFO:
         near = sorted(k for k in TF_INDEX_INFO if name.split("-")[0] in k)[:10]
-        raise ValueError(f"unknown prebuilt index {name!r}; similar names: {near or sorted(TF_INDEX_INFO)[:10]}")
+        raise ValueError(
+            f"unknown prebuilt index {name!r}; similar names: {near or sorted(TF_INDEX_INFO)[:10]}"
+        )
     path = Path(download_prebuilt_index(name))
     if out_dir is None:
         return path

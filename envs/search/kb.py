@@ -20,28 +20,141 @@ TYPES = ("person", "city", "country", "company", "book")
 # Share of each entity type, in the order of TYPES.
 _TYPE_SHARES = (0.45, 0.22, 0.05, 0.14, 0.14)
 
-_SYLLABLES = (
-    "ka ro ven tal mi sor dun el qua bri zan lo fen tor ari mel cas vo nil der "
-    "sha gor lin ul pra tes vin oda rek mar sil bel ith ko nym pha dra zel quo ust"
-).split()
-_FIRST = (
-    "Aldra Bevin Corran Dasha Elvin Fenna Galen Hesper Iriel Jovan Kestra Lorcan Maelis Nevra Orrin "
-    "Pell Quenna Ravel Soren Talla Ulric Vessa Wyndal Xara Yorick Zenna Ambra Brisk Calder Dorin"
-).split()
+_SYLLABLES = [
+    "ka",
+    "ro",
+    "ven",
+    "tal",
+    "mi",
+    "sor",
+    "dun",
+    "el",
+    "qua",
+    "bri",
+    "zan",
+    "lo",
+    "fen",
+    "tor",
+    "ari",
+    "mel",
+    "cas",
+    "vo",
+    "nil",
+    "der",
+    "sha",
+    "gor",
+    "lin",
+    "ul",
+    "pra",
+    "tes",
+    "vin",
+    "oda",
+    "rek",
+    "mar",
+    "sil",
+    "bel",
+    "ith",
+    "ko",
+    "nym",
+    "pha",
+    "dra",
+    "zel",
+    "quo",
+    "ust",
+]
+_FIRST = [
+    "Aldra",
+    "Bevin",
+    "Corran",
+    "Dasha",
+    "Elvin",
+    "Fenna",
+    "Galen",
+    "Hesper",
+    "Iriel",
+    "Jovan",
+    "Kestra",
+    "Lorcan",
+    "Maelis",
+    "Nevra",
+    "Orrin",
+    "Pell",
+    "Quenna",
+    "Ravel",
+    "Soren",
+    "Talla",
+    "Ulric",
+    "Vessa",
+    "Wyndal",
+    "Xara",
+    "Yorick",
+    "Zenna",
+    "Ambra",
+    "Brisk",
+    "Calder",
+    "Dorin",
+]
 _CITY_SUFFIX = ("ford", "holm", "mere", "port", "vale", "stead", "gard", "wick", "haven", "crest")
 _COUNTRY_SUFFIX = ("ia", "land", "mark", "ora", "stan", "heim", "avia", "enne")
 _COMPANY_SUFFIX = ("Works", "Labs", "Holdings", "Foundry", "Collective", "Systems", "Trading", "Guild")
-_BOOK_ADJ = "Silent Crimson Hollow Endless Gilded Broken Quiet Distant Burning Frozen Hidden Wandering".split()
-_BOOK_NOUN = "Harbor Lantern Orchard Meridian Archive Tide Citadel Compass Garden Ember Atlas Veil".split()
+_BOOK_ADJ = [
+    "Silent",
+    "Crimson",
+    "Hollow",
+    "Endless",
+    "Gilded",
+    "Broken",
+    "Quiet",
+    "Distant",
+    "Burning",
+    "Frozen",
+    "Hidden",
+    "Wandering",
+]
+_BOOK_NOUN = [
+    "Harbor",
+    "Lantern",
+    "Orchard",
+    "Meridian",
+    "Archive",
+    "Tide",
+    "Citadel",
+    "Compass",
+    "Garden",
+    "Ember",
+    "Atlas",
+    "Veil",
+]
 
 _ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
     "occupation": tuple(
-        "astronomer cartographer glassblower violinist botanist architect chemist sculptor "
-        "linguist engineer historian beekeeper".split()
+        [
+            "astronomer",
+            "cartographer",
+            "glassblower",
+            "violinist",
+            "botanist",
+            "architect",
+            "chemist",
+            "sculptor",
+            "linguist",
+            "engineer",
+            "historian",
+            "beekeeper",
+        ]
     ),
     "currency": ("dralk", "venn", "solo", "markel", "quint", "obol", "tarn", "lume"),
     "language": ("Vessic", "Orrinese", "Taldric", "Mirran", "Quellish", "Sornic", "Brevan", "Ulthic"),
-    "industry": ("shipbuilding", "textiles", "optics", "mining", "publishing", "robotics", "perfume", "clockmaking"),
+    "industry": (
+        "shipbuilding",
+        "textiles",
+        "optics",
+        "mining",
+        "publishing",
+        "robotics",
+        "perfume",
+        "clockmaking",
+    ),
     "genre": ("mystery", "poetry", "satire", "travelogue", "tragedy", "fable", "chronicle", "romance"),
 }
 
@@ -73,7 +186,13 @@ RELATIONS: tuple[Relation, ...] = (
     Relation("country", "city", "country", "{s} is a city in {o}.", "the country of {x}"),
     Relation("capital", "country", "city", "The capital of {s} is {o}.", "the capital of {x}"),
     Relation("leader", "country", "person", "{s} is led by {o}.", "the leader of {x}"),
-    Relation("headquarters", "company", "city", "{s} is headquartered in {o}.", "the city where {x} is headquartered"),
+    Relation(
+        "headquarters",
+        "company",
+        "city",
+        "{s} is headquartered in {o}.",
+        "the city where {x} is headquartered",
+    ),
     Relation("founder", "company", "person", "{s} was founded by {o}.", "the founder of {x}"),
     Relation("author", "book", "person", "{s} was written by {o}.", "the author of {x}"),
 )
@@ -84,10 +203,16 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("population", "city", "{s} has a population of {v}.", "What is the population of {x}?"),
     Attribute("founded", "city", "{s} was settled in the year {v}.", "In what year was {x} settled?"),
     Attribute("currency", "country", "The currency of {s} is the {v}.", "What is the currency of {x}?"),
-    Attribute("language", "country", "The official language of {s} is {v}.", "What is the official language of {x}?"),
+    Attribute(
+        "language", "country", "The official language of {s} is {v}.", "What is the official language of {x}?"
+    ),
     Attribute("established", "company", "{s} was established in {v}.", "In what year was {x} established?"),
-    Attribute("industry", "company", "{s} operates in the {v} industry.", "In which industry does {x} operate?"),
-    Attribute("published", "book", "{s} was first published in {v}.", "In what year was {x} first published?"),
+    Attribute(
+        "industry", "company", "{s} operates in the {v} industry.", "In which industry does {x} operate?"
+    ),
+    Attribute(
+        "published", "book", "{s} was first published in {v}.", "In what year was {x} first published?"
+    ),
     Attribute("genre", "book", "{s} is a work of {v}.", "What genre is {x}?"),
 )
 
@@ -159,7 +284,9 @@ class Question:
 class KnowledgeBase:
     """Generated entities, their passages and a question sampler. Build with ``generate_kb(config)``."""
 
-    def __init__(self, config: KBConfig, entities: dict[str, Entity], distractor_passages: list[dict[str, str]]):
+    def __init__(
+        self, config: KBConfig, entities: dict[str, Entity], distractor_passages: list[dict[str, str]]
+    ):
         self.config = config
         self.entities = entities
         self._distractors = distractor_passages
@@ -284,7 +411,9 @@ def generate_kb(config: KBConfig | None = None) -> KnowledgeBase:
     """Generate the knowledge base of ``config`` (the same config always gives the same KB)."""
     config = config or KBConfig()
     rng = np.random.default_rng(config.seed)
-    counts = {t: max(2, int(round(share * config.n_entities))) for t, share in zip(TYPES, _TYPE_SHARES, strict=True)}
+    counts = {
+        t: max(2, int(round(share * config.n_entities))) for t, share in zip(TYPES, _TYPE_SHARES, strict=True)
+    }
     entities: dict[str, Entity] = {}
     by_type: dict[str, list[str]] = {}
     for t in TYPES:

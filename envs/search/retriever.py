@@ -16,13 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-try:
-    from envs.core import InfraError
-except ImportError:  # placeholder until the env API lands; removed on merge
-
-    class InfraError(RuntimeError):  # type: ignore[no-redef]
-        """An infrastructure failure (the retriever service is down)."""
-
+from envs.core.errors import InfraError
 
 RETRIEVER_URL_ENV = "TOOLGYM_RETRIEVER_URL"
 MAX_TOPK = 100
@@ -93,7 +87,9 @@ class LuceneRetriever:
             self._searcher = searcher_class(reader, cast("java.util.concurrent.Executor", pool))
         else:
             self._searcher = searcher_class(reader)
-        self._searcher.setSimilarity(java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b))
+        self._searcher.setSimilarity(
+            java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b)
+        )
         self._analyzer = java_class("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
         self._query_generator = java_class("io.anserini.search.query.BagOfWordsQueryGenerator")()
 
@@ -102,7 +98,7 @@ class LuceneRetriever:
 
     def _search(self, query: str, topk: int, stored: Any) -> list[Passage]:
         jquery = self._query_generator.buildQuery("contents", self._analyzer, query)
-        n = topk + 1
+        n = topk + 8  # a margin for score ties at the k-th place, common in templated corpora
         while True:
             hits = [(float(d.score), int(d.doc)) for d in self._searcher.search(jquery, n).scoreDocs]
             # Fetch more while ties at the k-th score may continue past what was fetched.
@@ -123,7 +119,8 @@ class LuceneRetriever:
     def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
         check_request(queries, topk)
         stored = self._reader.storedFields()
-        return [self._search(q, topk, stored) for q in queries]
+        unique = {q: self._search(q, topk, stored) for q in dict.fromkeys(queries)}  # rollouts repeat queries
+        return [list(unique[q]) for q in queries]
 
     def close(self) -> None:
         self._reader.close()
@@ -209,7 +206,9 @@ class RetrieverClient:
             result = resp.json()["result"]
             ranked = [[_parse_hit(h) for h in hits] for hits in result]
         except (ValueError, KeyError, TypeError) as exc:
-            raise InfraError(f"retriever at {self.url} sent a malformed response: {resp.text[:200]!r}") from exc
+            raise InfraError(
+                f"retriever at {self.url} sent a malformed response: {resp.text[:200]!r}"
+            ) from exc
         if len(ranked) != len(queries):
             raise InfraError(f"retriever at {self.url} answered {len(ranked)} of {len(queries)} queries")
         return ranked

@@ -1,0 +1,76 @@
+"""The embedded retriever ranks exactly as pyserini's LuceneSearcher; batches, cache and bad input."""
+
+import pytest
+
+from envs.search.kb import generate_kb
+from envs.search.retriever import CachedRetriever, Retriever, get_retriever
+
+
+@pytest.fixture(scope="module")
+def queries():
+    kb = generate_kb()
+    names = [e.name for e in list(kb.entities.values())[::37]]
+    return [q.question for q in kb.questions(150, seed=7)] + names + ["the of a", "Linlinavia venn currency"]
+
+
+def test_same_ranking_as_pyserini_lucene_searcher(retriever, kb_index, queries):
+    from pyserini.search.lucene import LuceneSearcher
+
+    searcher = LuceneSearcher(str(kb_index))
+    for q in queries:
+        ours = retriever.search(q, 10)
+        theirs = searcher.search(q, k=10)
+        assert [p.id for p in ours] == [h.docid for h in theirs], q
+        assert [round(p.score, 3) for p in ours] == pytest.approx([h.score for h in theirs], abs=2e-3)
+        for p in ours[:2]:
+            assert p.contents == searcher.doc(p.id).contents()
+
+
+def test_batch_equals_one_by_one(retriever, queries):
+    batch = retriever.batch_search(queries[:40], 3)
+    assert batch == [retriever.search(q, 3) for q in queries[:40]]
+    assert all(len(hits) == 3 for hits in batch[:30])
+
+
+def test_only_stopwords_give_no_passages(retriever):
+    assert retriever.search("the of a", 3) == []
+
+
+@pytest.mark.parametrize(
+    ("queries", "topk", "message"),
+    [
+        ([], 3, "1 to 1024"),
+        (["ok", "  "], 3, r"queries\[1\]"),
+        (["ok"], 0, "topk"),
+        (["ok"], 101, "topk"),
+        ("a string", 3, "list"),
+        (["ok"] * 1025, 3, "1 to 1024"),
+    ],
+)
+def test_bad_requests_raise_value_error(retriever, queries, topk, message):
+    with pytest.raises(ValueError, match=message):
+        retriever.batch_search(queries, topk)
+
+
+def test_cache_returns_the_same_and_counts_hits(retriever, queries):
+    cached = CachedRetriever(retriever, size=4)
+    first = cached.batch_search(queries[:3], 3)
+    again = cached.batch_search(queries[:3] + queries[:1], 3)
+    assert again == first + first[:1] == retriever.batch_search(queries[:3] + queries[:1], 3)
+    assert (cached.hits, cached.misses) == (4, 3)
+    cached.batch_search(queries[3:8], 3)
+    assert len(cached._cache) == 4
+
+
+def test_get_retriever_shares_one_embedded_retriever(kb_index, monkeypatch):
+    monkeypatch.delenv("TOOLGYM_RETRIEVER_URL", raising=False)
+    r1, r2 = get_retriever(index_dir=kb_index), get_retriever()
+    assert r1 is r2 and isinstance(r1, Retriever)
+
+
+def test_get_retriever_gives_a_client_for_a_url(monkeypatch):
+    from envs.search.retriever import RetrieverClient
+
+    monkeypatch.setenv("TOOLGYM_RETRIEVER_URL", "http://127.0.0.1:9/retrieve")
+    client = get_retriever()
+    assert isinstance(client, RetrieverClient) and client.url == "http://127.0.0.1:9"

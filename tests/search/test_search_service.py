@@ -1,0 +1,108 @@
+"""The service: Search-R1's JSON, same ranking as embedded, clear 4xx errors, the HTTP client."""
+
+import socket
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from envs.core import InfraError
+from envs.search.retriever import RetrieverClient
+from envs.search.service import create_app
+
+QUERIES = ["In what year was Bevin Kael born?", "capital of Linlinavia", "Talwick population"]
+
+
+@pytest.fixture(scope="module")
+def client(retriever):
+    with TestClient(create_app(retriever=retriever, cache_size=16)) as c:
+        yield c
+
+
+def test_search_r1_shape_with_scores(client, retriever):
+    resp = client.post("/retrieve", json={"queries": QUERIES, "topk": 3, "return_scores": True})
+    assert resp.status_code == 200
+    result = resp.json()["result"]
+    assert len(result) == len(QUERIES)
+    for hits, q in zip(result, QUERIES, strict=True):
+        assert all(set(h) == {"document", "score"} and set(h["document"]) == {"id", "contents"} for h in hits)
+        expected = retriever.search(q, 3)
+        assert [h["document"]["id"] for h in hits] == [p.id for p in expected]
+        assert [h["score"] for h in hits] == pytest.approx([p.score for p in expected])
+
+
+def test_search_r1_shape_without_scores_and_default_topk(client):
+    result = client.post("/retrieve", json={"queries": QUERIES[:1]}).json()["result"]
+    assert len(result[0]) == 3 and set(result[0][0]) == {"id", "contents"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"queries": [], "topk": 3}, 400, "queries must hold"),
+        ({"queries": ["ok", ""], "topk": 3}, 400, "non-empty"),
+        ({"queries": ["ok"], "topk": 0}, 400, "topk"),
+        ({"queries": ["ok"], "topk": 100000}, 400, "topk"),
+        ({"queries": "ok"}, 422, "queries"),
+        ({"topk": 3}, 422, "queries"),
+        ({"queries": ["ok"], "topk": "many"}, 422, "topk"),
+    ],
+)
+def test_bad_requests_get_clear_4xx(client, body, status, message):
+    resp = client.post("/retrieve", json=body)
+    assert resp.status_code == status
+    assert message in resp.json()["detail"]
+
+
+@pytest.mark.parametrize("content", [b"not json", b"", b"[1, 2]"])
+def test_non_json_body_gets_4xx(client, content):
+    resp = client.post("/retrieve", content=content, headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+    assert "Expected JSON like" in resp.json()["detail"]
+
+
+def test_health_reports_index_and_cache(client, kb_index):
+    client.post("/retrieve", json={"queries": QUERIES[:1]})
+    info = client.get("/health").json()
+    assert info["status"] == "ok" and info["documents"] == 800 and info["index"] == str(kb_index)
+    assert info["cache"]["hits"] >= 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(kb_index):
+    """The real service (uvicorn) on a free port, in a thread of this process, stopped afterwards."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(kb_index), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "service did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_client_over_http_equals_embedded(served, retriever):
+    client = RetrieverClient(served + "/retrieve")
+    assert client.health()["documents"] == 800
+    assert client.batch_search(QUERIES, 5) == retriever.batch_search(QUERIES, 5)
+    assert client.search(QUERIES[0], 2) == retriever.search(QUERIES[0], 2)
+
+
+def test_client_raises_infra_error_when_service_is_down():
+    client = RetrieverClient(f"http://127.0.0.1:{_free_port()}", timeout=2)
+    with pytest.raises(InfraError, match="unreachable"):
+        client.search("anything", 3)
+    with pytest.raises(InfraError):
+        client.health()
