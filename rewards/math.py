@@ -18,6 +18,7 @@ from envs.core.errors import InfraError
 from rewards.answer import extract_answer
 from rewards.base import reward
 
+_STARTUP_TIMEOUT_S = 120.0
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -66,6 +67,7 @@ def _verify_worker(conn: Any) -> None:
     logging.disable(logging.WARNING)  # math-verify warns that its own timeout is off: ours is on
     from math_verify import parse, verify
 
+    conn.send(("ready", None))
     while True:
         try:
             gold, pred = conn.recv()
@@ -96,6 +98,10 @@ class MathVerifier:
         )
         self._proc.start()
         child.close()
+        # the worker's start-up (imports) is not part of any verification's time limit
+        if not self._conn.poll(_STARTUP_TIMEOUT_S) or self._conn.recv()[0] != "ready":
+            self._stop()
+            raise InfraError(f"math verifier did not start within {_STARTUP_TIMEOUT_S:g}s")
 
     def _stop(self) -> None:
         if self._proc is not None:

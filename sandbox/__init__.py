@@ -46,7 +46,7 @@ def get_sandbox(url: str | None = None) -> Sandbox | SandboxClient:
     """A ``SandboxClient`` for ``url`` (or ``$TOOLGYM_SANDBOX_URL``), else the process-wide embedded
     ``Sandbox``, started on first use and closed at exit."""
     url = url or os.environ.get("TOOLGYM_SANDBOX_URL") or None
-    key = url or "embedded"
+    key = f"{url or 'embedded'}@{os.getpid()}"  # a forked child gets its own: workers' pipes are not shareable
     with _lock:
         if key not in _shared:
             if url:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 import uuid
@@ -91,6 +92,7 @@ class Sandbox:
         self._sessions: dict[str, Session] = {}
         self._sessions_lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()
         self._docker = None
         if cfg.backend == "docker":
             from sandbox.docker_backend import DockerRunner
@@ -131,6 +133,9 @@ class Sandbox:
         request = RunRequest.coerce(request)
         if self._closed:
             raise RuntimeError("sandbox is closed")
+        if os.getpid() != self._pid:
+            raise RuntimeError("this Sandbox was created in the parent process; after a fork, create a new "
+                               "one (get_sandbox() does so by itself)")
         started = time.monotonic()
         if self._docker is not None:
             return self._docker.run(request)
@@ -232,6 +237,8 @@ class Sandbox:
         if self._closed:
             return
         self._closed = True
+        if os.getpid() != self._pid:
+            return  # a forked child must not kill the workers of its parent's sandbox
         for s in list(self._sessions.values()):
             if isinstance(s, Session):
                 s.close()

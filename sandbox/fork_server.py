@@ -265,8 +265,11 @@ def _capture(pid: int, out_r: int, err_r: int, deadline: float, limit: int, done
                 elif fd == pidfd:
                     reason = "exited"
                 elif fd == done_r:
-                    done_ok = read_frame(done_r).get("ok", False)
-                    reason = "done"
+                    try:
+                        done_ok = bool(read_frame(done_r, deadline).get("ok", False))
+                        reason = "done"
+                    except (EOFError, TimeoutError, ValueError, AttributeError):
+                        reason = "broken"  # the code wrote into the session's channel: end the session
             if reason in ("exited", "done"):
                 for fd in bufs:
                     drain(fd)

@@ -207,6 +207,14 @@ _spawner: _Spawner | None = None
 _spawner_lock = threading.Lock()
 
 
+def _reset_spawner_after_fork() -> None:
+    global _spawner, _spawner_lock
+    _spawner, _spawner_lock = None, threading.Lock()  # the thread did not survive the fork
+
+
+os.register_at_fork(after_in_child=_reset_spawner_after_fork)
+
+
 def popen(args: list[str], **kwargs):
     """``subprocess.Popen`` from the process-wide spawner thread."""
     global _spawner

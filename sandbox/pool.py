@@ -26,7 +26,7 @@ class _Waiter:
 
 class WorkerPool:
     """At most ``cfg.workers`` warm workers. A freed worker goes straight to the longest waiting caller,
-    so no caller starves under load; a broken worker is closed and its slot restarts on next use."""
+    so no caller starves under load; a broken worker is closed and replaced in the background."""
 
     def __init__(self, cfg: SandboxConfig, python: str) -> None:
         self.cfg, self.python, self.size = cfg, python, cfg.workers
@@ -114,7 +114,20 @@ class WorkerPool:
         finally:
             with self._lock:
                 self._busy.discard(worker)
-            self._release(worker if worker is not None and worker.alive else None)
+            if worker is not None and worker.alive:
+                self._release(worker)
+            elif self._closed:
+                self._release(None)
+            else:  # replace the broken worker in the background so the next caller finds it warm
+                threading.Thread(target=self._replace, name="sandbox-replace", daemon=True).start()
+
+    def _replace(self) -> None:
+        try:
+            worker: Worker | None = Worker(self.cfg, self.python)
+        except WorkerError as exc:
+            log.warning("sandbox worker failed to start: %s", exc)
+            worker = None  # the slot retries on its next use
+        self._release(worker)
 
     # ------------------------------------------------------------ status and lifetime
     @property

@@ -2,8 +2,282 @@
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from agents.backends.base import SamplingConfig
+from agents.cli.envs_cmds import parse_kwargs
+
+
+def _check_envs(env_ids: list[str]) -> None:
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the toolgym envs)
+
+    for env_id in env_ids:
+        if env_id not in gym.registry:
+            known = ", ".join(sorted(k for k in gym.registry if k.startswith("toolgym/")))
+            raise typer.BadParameter(f"unknown env {env_id!r}; registered toolgym envs: {known}")
+
+
+def _fmt(x: float) -> str:
+    return "-" if isinstance(x, float) and math.isnan(x) else f"{x:.3f}"
+
+
+def eval_cmd(
+    env: Annotated[
+        list[str], typer.Option("--env", help="Env id (repeat for several), e.g. toolgym/Countdown-v0.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name or local path (the tokenizer, with --base-url).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1."),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="hf, vllm or openai; auto: openai with --base-url, else hf.")
+    ] = "auto",
+    served_model: Annotated[
+        str | None, typer.Option(help="Model name the server knows (default: --model).")
+    ] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="Tokenizer for token-in/token-out against a server.")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="Tasks per env (seeds --seed .. --seed+n-1).")] = 10,
+    k: Annotated[int, typer.Option("-k", help="Samples per task (pass@k, maj@k, best-of-k).")] = 1,
+    seed: Annotated[int, typer.Option(help="First task seed.")] = 0,
+    kwarg: Annotated[
+        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
+    ] = None,
+    max_turns: Annotated[int, typer.Option(help="Turn cap per episode (the env has its own too).")] = 8,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per model turn.")] = 512,
+    max_total_tokens: Annotated[int, typer.Option(help="Context cap per episode.")] = 8192,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
+    concurrency: Annotated[int, typer.Option(help="Env steps (tool calls) running at once.")] = 16,
+    think_budget: Annotated[
+        int | None, typer.Option(help="Budget forcing: cap thinking at this many tokens per turn.")
+    ] = None,
+    wait: Annotated[
+        int, typer.Option(help="Budget forcing: replace an early </think> by 'Wait' this many times.")
+    ] = 0,
+    out: Annotated[Path, typer.Option(help="Trajectories JSONL.")] = Path("runs/eval/trajectories.jsonl"),
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the summary table as JSON here.")
+    ] = None,
+) -> None:
+    """Evaluate a model on envs: mean reward, pass@k, maj@k, best-of-k, turns, tool calls, format errors."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from agents.backends import make_backend
+    from agents.backends.openai_server import BackendError
+    from agents.evaluate import EvalConfig, evaluate
+    from agents.rollout import RolloutConfig
+
+    console = Console()
+    if not model and not base_url:
+        raise typer.BadParameter("give --model (local generation) or --base-url (a server)")
+    kind = backend if backend != "auto" else ("openai" if base_url else "hf")
+    if kind == "openai" and not (served_model or model):
+        raise typer.BadParameter("--base-url needs --model or --served-model (the name the server knows)")
+    _check_envs(env)
+    try:
+        cfg = EvalConfig(
+            env_ids=tuple(env),
+            n=n,
+            k=k,
+            seed=seed,
+            env_kwargs=parse_kwargs(kwarg),
+            rollout=RolloutConfig(
+                sampling=SamplingConfig(max_tokens=max_tokens, temperature=temperature, top_p=top_p),
+                max_turns=max_turns,
+                max_concurrency=concurrency,
+                max_total_tokens=max_total_tokens,
+                think_budget=think_budget,
+                wait_rounds=wait,
+            ),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if kind == "openai":
+        gen = make_backend(
+            "openai",
+            served_model or model,
+            base_url=base_url,
+            tokenizer=tokenizer or (model if served_model else None),
+            max_concurrency=concurrency,
+        )
+    else:
+        gen = make_backend(kind, model, tokenizer=tokenizer)
+    total = len(env) * n * k
+    with Progress(
+        TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        bar = progress.add_task("episodes", total=total)
+        try:
+            result = evaluate(gen, cfg, out_path=out, on_episode_end=lambda _t: progress.advance(bar))
+        except BackendError as exc:
+            console.print(f"[red]generation failed: {exc}[/red]")
+            console.print(f"episodes finished before the failure are in {out}")
+            raise typer.Exit(1) from exc
+        finally:
+            gen.close()
+    table = Table(title=f"toolgym eval: {total} episodes, k={k}")
+    cols = [
+        "env",
+        "tasks",
+        "errors",
+        "reward",
+        "success",
+        "pass@1",
+        f"pass@{k}",
+        f"maj@{k}",
+        f"best-of-{k}",
+        "turns",
+        "tool calls",
+        "format err",
+    ]
+    for c in cols:
+        table.add_column(c, justify="left" if c == "env" else "right")
+    for s in result.summaries:
+        table.add_row(
+            s.env_id,
+            str(s.tasks),
+            str(s.errors),
+            _fmt(s.mean_reward),
+            _fmt(s.success_rate),
+            _fmt(s.pass_at_1),
+            _fmt(s.pass_at_k),
+            _fmt(s.maj_at_k),
+            _fmt(s.best_of_k_reward),
+            _fmt(s.turns),
+            _fmt(s.tool_calls),
+            _fmt(s.format_error_rate),
+        )
+    console.print(table)
+    console.print(f"trajectories: {out}")
+    if summary_json is not None:
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(json.dumps([s.to_dict() for s in result.summaries], indent=1))
+    errors = sum(s.errors for s in result.summaries if s.env_id != "all" or len(result.summaries) == 1)
+    if errors:
+        console.print(f"[red]{errors} episode(s) failed on infrastructure; see 'error' in the JSONL[/red]")
+        raise typer.Exit(1)
+
+
+def train_cmd(
+    env: Annotated[list[str], typer.Option("--env", help="Env id (repeat to mix envs).")],
+    model: Annotated[
+        str, typer.Option("--model", help="Model name or local path (e.g. from `toolgym model tiny`).")
+    ],
+    env_weight: Annotated[
+        list[float] | None, typer.Option("--env-weight", help="Mixture weight per --env, in order.")
+    ] = None,
+    kwarg: Annotated[
+        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
+    ] = None,
+    output_dir: Annotated[Path, typer.Option(help="Checkpoints, logs, plot, trajectories.")] = Path(
+        "runs/train"
+    ),
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 10,
+    prompts_per_step: Annotated[
+        int, typer.Option(help="Tasks per step (each sampled --num-generations times).")
+    ] = 2,
+    num_generations: Annotated[int, typer.Option(help="GRPO group size.")] = 4,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-5,
+    beta: Annotated[float, typer.Option(help="KL coefficient (0: no reference model).")] = 0.0,
+    loss_type: Annotated[
+        str, typer.Option(help="grpo, dr_grpo, dapo or bnpo (TRL's loss variants).")
+    ] = "dapo",
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    max_turns: Annotated[int, typer.Option(help="Turn cap per episode.")] = 4,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per model turn.")] = 128,
+    max_total_tokens: Annotated[int, typer.Option(help="Context cap per episode.")] = 4096,
+    concurrency: Annotated[int, typer.Option(help="Env steps (tool calls) running at once.")] = 16,
+    lora: Annotated[bool, typer.Option(help="Train LoRA adapters (peft) instead of all weights.")] = False,
+    lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
+    use_vllm: Annotated[bool, typer.Option(help="Generate with vLLM through TRL (CUDA only).")] = False,
+    vllm_mode: Annotated[str, typer.Option(help="colocate or server (with `trl vllm-serve`).")] = "colocate",
+    vllm_server_url: Annotated[
+        str | None, typer.Option(help="TRL vLLM server URL for --vllm-mode server.")
+    ] = None,
+    report_to: Annotated[str, typer.Option(help="none, tensorboard or wandb.")] = "tensorboard",
+    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: only the final model).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the task draw and of TRL.")] = 0,
+) -> None:
+    """GRPO with multi-turn tool rollouts through TRL; ends with a reward summary and a PNG plot."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agents.train import TrainConfig, train
+
+    console = Console()
+    _check_envs(env)
+    try:
+        cfg = TrainConfig(
+            env_ids=tuple(env),
+            model=model,
+            output_dir=str(output_dir),
+            env_kwargs=parse_kwargs(kwarg),
+            env_weights=tuple(env_weight) if env_weight else None,
+            max_steps=steps,
+            prompts_per_step=prompts_per_step,
+            num_generations=num_generations,
+            learning_rate=lr,
+            beta=beta,
+            loss_type=loss_type,
+            temperature=temperature,
+            max_turns=max_turns,
+            max_tokens_per_turn=max_tokens,
+            max_total_tokens=max_total_tokens,
+            max_concurrency=concurrency,
+            lora=lora,
+            lora_r=lora_r,
+            lora_alpha=2 * lora_r,
+            use_vllm=use_vllm,
+            vllm_mode=vllm_mode,
+            vllm_server_url=vllm_server_url,
+            report_to=report_to,
+            save_steps=save_steps,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    result = train(cfg)
+    table = Table(title="toolgym train: reward per step")
+    for c in ("step", "reward", "success", "turns", "tool calls"):
+        table.add_column(c, justify="right")
+    for entry in result.log_history:
+        if "reward" in entry:
+            table.add_row(
+                str(entry.get("step")),
+                _fmt(float(entry["reward"])),
+                _fmt(float(entry.get("env_success", float("nan")))),
+                _fmt(float(entry.get("env_turns", float("nan")))),
+                _fmt(float(entry.get("env_tool_calls", float("nan")))),
+            )
+    console.print(table)
+    if result.rewards:
+        first, last = result.rewards[0], result.rewards[-1]
+        mean = sum(result.rewards) / len(result.rewards)
+        console.print(
+            f"reward: first {first:.3f}, last {last:.3f}, mean {mean:.3f}, best {max(result.rewards):.3f}"
+        )
+    console.print(f"model: {result.output_dir / 'final'}")
+    if result.plot_path:
+        console.print(f"plot: {result.plot_path}")
+    if result.trajectories_path:
+        console.print(f"trajectories: {result.trajectories_path}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the toolgym app."""
+    app.command("eval")(eval_cmd)
+    app.command("train")(train_cmd)

@@ -82,9 +82,10 @@ class LuceneRetriever:
         self._reader = java_class("org.apache.lucene.index.DirectoryReader").open(directory)
         reader = cast("org.apache.lucene.index.IndexReader", self._reader)
         searcher_class = java_class("org.apache.lucene.search.IndexSearcher")
+        self._pool = None
         if threads > 1:
-            pool = java_class("java.util.concurrent.Executors").newFixedThreadPool(threads)
-            self._searcher = searcher_class(reader, cast("java.util.concurrent.Executor", pool))
+            self._pool = java_class("java.util.concurrent.Executors").newFixedThreadPool(threads)
+            self._searcher = searcher_class(reader, cast("java.util.concurrent.Executor", self._pool))
         else:
             self._searcher = searcher_class(reader)
         self._searcher.setSimilarity(
@@ -123,6 +124,8 @@ class LuceneRetriever:
         return [list(unique[q]) for q in queries]
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
         self._reader.close()
 
 

@@ -75,3 +75,10 @@ def test_cpu_limit_of_a_session_is_not_one_call_timeout(embedded):
     with embedded.open_session(timeout_s=1) as s:
         r = s.run("import resource; resource.getrlimit(resource.RLIMIT_CPU)")
         assert r.stdout == "(3600, 3601)\n"  # calls are bounded by their wall clock timeout instead
+
+
+def test_garbage_on_the_session_channel_ends_only_that_session(embedded):
+    s = embedded.open_session()
+    r = s.run("import os; os.write(4, b'not a frame at all')")
+    assert r.status == "error" and not s.alive
+    assert embedded.run("print(2)").stdout == "2\n"

@@ -125,3 +125,24 @@ def test_bwrap_backend_as_an_unprivileged_user():
                          capture_output=True, text=True, timeout=120, cwd="/")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["True []", "error", "error", "[]", "sandbox_error", "replaced"], out.stdout
+
+
+def test_a_forked_child_gets_its_own_sandbox(monkeypatch):
+    monkeypatch.delenv("TOOLGYM_SANDBOX_URL", raising=False)
+    parent = get_sandbox()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the parent's sandbox refuses, get_sandbox() gives a fresh one
+        try:
+            try:
+                parent.run("print(1)")
+                ok = False
+            except RuntimeError:
+                ok = get_sandbox() is not parent and get_sandbox().run("print(3)").stdout == "3\n"
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert parent.run("print(2)").stdout == "2\n"

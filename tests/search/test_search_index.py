@@ -65,3 +65,11 @@ def test_default_index_is_built_once_and_reused(kb_index):
     assert default_index_dir() == kb_index
     assert (kb_index / "toolgym_index.json").stat().st_mtime_ns == stamp
     assert len(LuceneRetriever(kb_index)) == 800
+
+
+def test_unknown_prebuilt_index_is_named_without_a_download(tmp_path):
+    from envs.search.index import fetch_prebuilt
+
+    with pytest.raises(ValueError, match="unknown prebuilt index 'wikipedia-nope'"):
+        fetch_prebuilt("wikipedia-nope", tmp_path / "idx")
+    assert not (tmp_path / "idx").exists()

@@ -74,3 +74,12 @@ def test_get_retriever_gives_a_client_for_a_url(monkeypatch):
     monkeypatch.setenv("TOOLGYM_RETRIEVER_URL", "http://127.0.0.1:9/retrieve")
     client = get_retriever()
     assert isinstance(client, RetrieverClient) and client.url == "http://127.0.0.1:9"
+
+
+def test_lucene_threads_give_the_same_ranking(retriever, kb_index, queries):
+    from envs.search.retriever import LuceneRetriever
+
+    threaded = LuceneRetriever(kb_index, threads=2)
+    assert threaded.batch_search(queries[:20], 5) == retriever.batch_search(queries[:20], 5)
+    with pytest.raises(ValueError, match="threads"):
+        LuceneRetriever(kb_index, threads=0)

@@ -1,0 +1,342 @@
+"""GRPO training through TRL's ``GRPOTrainer`` with toolgym's multi-turn rollouts.
+
+TRL calls ``rollout_func`` with the batch's prompts; each prompt here is an episode spec (env id and
+task seed, as JSON), repeated ``num_generations`` times by TRL's sampler so that a GRPO group is one
+task. The rollout engine plays the episodes with the policy being trained and returns token ids, the
+env mask (tool and env output excluded from the loss) and the env reward, which the reward function
+hands back to TRL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.backends.base import Generation, GenerationRequest, SamplingConfig
+from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
+from agents.trajectory import Trajectory, save_jsonl
+
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
+REPORT_TO = ("none", "tensorboard", "wandb")
+VLLM_MODES = ("colocate", "server")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``toolgym train`` needs; ``validate`` names the bad field."""
+
+    env_ids: tuple[str, ...]
+    model: str
+    output_dir: str = "runs/train"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_weights: tuple[float, ...] | None = None
+    max_steps: int = 10
+    prompts_per_step: int = 2
+    num_generations: int = 4
+    learning_rate: float = 1e-5
+    beta: float = 0.0
+    loss_type: str = "dapo"
+    temperature: float = 1.0
+    max_turns: int = 4
+    max_tokens_per_turn: int = 128
+    max_total_tokens: int = 4096
+    max_concurrency: int = 16
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    vllm_server_url: str | None = None
+    report_to: str = "tensorboard"
+    save_steps: int = 0
+    seed: int = 0
+    save_trajectories: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Fail with a message naming the bad field and the allowed range."""
+        if not self.env_ids:
+            raise ValueError("env_ids: give at least one env id")
+        if self.env_weights is not None:
+            if len(self.env_weights) != len(self.env_ids):
+                raise ValueError(f"env_weights: {len(self.env_weights)} weights for {len(self.env_ids)} envs")
+            if any(w < 0 for w in self.env_weights) or sum(self.env_weights) <= 0:
+                raise ValueError("env_weights must be >= 0 with a positive sum")
+        checks = {
+            "max_steps": (self.max_steps, 1, 10_000_000),
+            "prompts_per_step": (self.prompts_per_step, 1, 100_000),
+            "num_generations": (self.num_generations, 2, 1024),
+            "max_turns": (self.max_turns, 1, 1000),
+            "max_tokens_per_turn": (self.max_tokens_per_turn, 1, 1_000_000),
+            "max_total_tokens": (self.max_total_tokens, 16, 10_000_000),
+            "max_concurrency": (self.max_concurrency, 1, 4096),
+            "lora_r": (self.lora_r, 1, 4096),
+            "save_steps": (self.save_steps, 0, 10_000_000),
+        }
+        for name, (value, lo, hi) in checks.items():
+            if not lo <= value <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        if not 0 < self.learning_rate <= 1:
+            raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
+        if not 0 <= self.beta <= 100:
+            raise ValueError(f"beta must be in [0, 100], got {self.beta}")
+        if not 0 < self.temperature <= 10:
+            raise ValueError(f"temperature must be in (0, 10], got {self.temperature}")
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
+        if self.report_to not in REPORT_TO:
+            raise ValueError(f"report_to must be one of {REPORT_TO}, got {self.report_to!r}")
+        if self.vllm_mode not in VLLM_MODES:
+            raise ValueError(f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")
+
+
+def episode_prompt(env_id: str, seed: int) -> str:
+    """The dataset prompt of one task: a JSON episode spec that ``rollout_func`` decodes."""
+    return json.dumps({"env_id": env_id, "seed": seed})
+
+
+def build_dataset(cfg: TrainConfig):
+    """A ``datasets.Dataset`` of episode specs: envs mixed by ``env_weights``, task seeds from ``seed``."""
+    from datasets import Dataset
+
+    rng = np.random.default_rng(cfg.seed)
+    n = cfg.max_steps * cfg.prompts_per_step + cfg.prompts_per_step
+    weights = np.asarray(cfg.env_weights or [1.0] * len(cfg.env_ids), dtype=float)
+    picks = rng.choice(len(cfg.env_ids), size=n, p=weights / weights.sum())
+    seeds = rng.integers(0, 2**31 - 1, size=n)
+    rows = [episode_prompt(cfg.env_ids[int(i)], int(s)) for i, s in zip(picks, seeds, strict=True)]
+    return Dataset.from_dict({"prompt": rows})
+
+
+def specs_from_prompts(prompts: list[Any], env_kwargs: dict[str, Any]) -> list[EpisodeSpec]:
+    """Episode specs from TRL's (repeated) prompts; repeats of one task get sample numbers 0, 1, ..."""
+    seen: Counter[str] = Counter()
+    specs = []
+    for prompt in prompts:
+        key = prompt if isinstance(prompt, str) else json.dumps(prompt)
+        try:
+            spec = json.loads(key)
+            env_id, seed = spec["env_id"], int(spec["seed"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"a training prompt must be an episode spec from episode_prompt(), got {key!r}"
+            ) from exc
+        specs.append(EpisodeSpec(env_id, seed=seed, sample=seen[key], env_kwargs=dict(env_kwargs)))
+        seen[key] += 1
+    return specs
+
+
+def rollout_output(trajectories: list[Trajectory]) -> dict[str, Any]:
+    """What TRL's ``rollout_func`` returns: ids, logprobs, the env mask and the reward parts."""
+    have_logprobs = all(t.completion_logprobs is not None for t in trajectories)
+    for t in trajectories:
+        if t.error:
+            raise RuntimeError(f"episode of {t.env_id} task {t.task_id} failed: {t.error}")
+    return {
+        "prompt_ids": [t.prompt_ids for t in trajectories],
+        "completion_ids": [t.completion_ids or [] for t in trajectories],
+        "logprobs": [t.completion_logprobs for t in trajectories] if have_logprobs else None,
+        "env_mask": [t.env_mask for t in trajectories],
+        "env_reward": [t.reward for t in trajectories],
+        "env_success": [float(bool(t.is_success)) for t in trajectories],
+        "env_turns": [float(t.num_turns) for t in trajectories],
+        "env_tool_calls": [float(t.num_tool_calls) for t in trajectories],
+    }
+
+
+def env_reward(
+    prompts: list[Any], completions: list[Any], env_reward: list[float], **kwargs: Any
+) -> list[float]:
+    """TRL reward function: the env's episode return, computed during the rollout."""
+    log_metric = kwargs.get("log_metric")
+    if log_metric is not None:
+        for key in ("env_success", "env_turns", "env_tool_calls"):
+            if key in kwargs:
+                log_metric(key, float(np.mean(kwargs[key])))
+    return [float(r) for r in env_reward]
+
+
+class TRLServerBackend:
+    """Generation through TRL's vLLM server client (``trl vllm-serve``), token ids in and out."""
+
+    def __init__(self, client: Any, tokenizer: Any):
+        self.client = client
+        self.tokenizer = tokenizer
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[Generation]:
+        out = self.client.generate(
+            prompts=[r.prompt_ids for r in requests],
+            n=1,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            logprobs=0,
+        )
+        gens = []
+        eos = self.tokenizer.eos_token_id
+        for ids, lps in zip(
+            out["completion_ids"], out.get("logprobs") or [None] * len(requests), strict=True
+        ):
+            flat = [float(x[0] if isinstance(x, list) else x) for x in lps] if lps is not None else None
+            ended = bool(ids) and ids[-1] == eos
+            text = self.tokenizer.decode(ids[:-1] if ended else ids, skip_special_tokens=False)
+            finish = "stop" if ended or len(ids) < sampling.max_tokens else "length"
+            gens.append(Generation(text=text, token_ids=list(ids), logprobs=flat, finish_reason=finish))
+        return gens
+
+    def close(self) -> None:
+        pass
+
+
+def policy_backend(trainer: Any) -> Any:
+    """The backend that samples from the policy being trained: TRL's vLLM (colocated or server) when
+    ``use_vllm``, else the model itself through transformers."""
+    tokenizer = trainer.processing_class
+    if getattr(trainer, "use_vllm", False):
+        from agents.backends.vllm_engine import VLLMBackend
+
+        gen = trainer.vllm_generation
+        if getattr(gen, "llm", None) is not None:
+            return VLLMBackend(gen.llm, tokenizer=tokenizer)
+        return TRLServerBackend(gen.vllm_client, tokenizer)
+    from agents.backends.hf import HFBackend
+
+    return HFBackend(trainer.accelerator.unwrap_model(trainer.model), tokenizer=tokenizer)
+
+
+def make_rollout_func(cfg: TrainConfig, trajectories_path: Path | None = None):
+    """TRL's ``rollout_func``: play the batch's episodes with the current policy."""
+    rollout_cfg = RolloutConfig(
+        sampling=SamplingConfig(max_tokens=cfg.max_tokens_per_turn, temperature=cfg.temperature),
+        max_turns=cfg.max_turns,
+        max_concurrency=cfg.max_concurrency,
+        max_total_tokens=cfg.max_total_tokens,
+    )
+
+    def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, Any]:
+        specs = specs_from_prompts(prompts, cfg.env_kwargs)
+        with RolloutEngine(policy_backend(trainer), rollout_cfg) as engine:
+            trajectories = engine.run(specs)
+        if trajectories_path is not None:
+            save_jsonl(trajectories, trajectories_path, append=True)
+        return rollout_output(trajectories)
+
+    return rollout_func
+
+
+def grpo_config(cfg: TrainConfig):
+    """TRL's ``GRPOConfig`` for this run (gradient checkpointing off: generation happens inside
+    ``rollout_func``)."""
+    import torch
+    from trl import GRPOConfig
+
+    on_gpu = torch.cuda.is_available()
+    kwargs: dict[str, Any] = dict(
+        output_dir=cfg.output_dir,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.prompts_per_step * cfg.num_generations,
+        gradient_accumulation_steps=1,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_total_tokens,
+        learning_rate=cfg.learning_rate,
+        beta=cfg.beta,
+        loss_type=cfg.loss_type,
+        temperature=cfg.temperature,
+        logging_steps=1,
+        save_strategy="steps" if cfg.save_steps else "no",
+        save_steps=cfg.save_steps or 500,
+        report_to=[] if cfg.report_to == "none" else [cfg.report_to],
+        seed=cfg.seed,
+        use_cpu=not on_gpu,
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        use_vllm=cfg.use_vllm,
+        vllm_mode=cfg.vllm_mode,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    names = {f.name for f in dataclasses.fields(GRPOConfig)}
+    kwargs["activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"] = False
+    if cfg.use_vllm and cfg.vllm_mode == "server" and cfg.vllm_server_url:
+        kwargs["vllm_server_base_url"] = cfg.vllm_server_url
+    return GRPOConfig(**kwargs)
+
+
+@dataclass
+class TrainResult:
+    """What a run left: per-step mean rewards, where the model, plot and trajectories are."""
+
+    steps: list[int]
+    rewards: list[float]
+    output_dir: Path
+    plot_path: Path | None
+    trajectories_path: Path | None
+    log_history: list[dict[str, Any]]
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Run GRPO on the envs of ``cfg``; save the final model, a reward plot and the trajectories."""
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    from transformers import AutoModelForCausalLM
+    from trl import GRPOTrainer
+
+    from agents.backends import load_tokenizer
+    from agents.plot import plot_rewards
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rank = int(os.environ.get("RANK", "0"))
+    name = (
+        "trajectories.jsonl" if int(os.environ.get("WORLD_SIZE", "1")) == 1 else f"trajectories.{rank}.jsonl"
+    )
+    traj_path = out / name if cfg.save_trajectories else None
+    if traj_path is not None and traj_path.exists():
+        traj_path.unlink()
+    tokenizer = load_tokenizer(cfg.model)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto")
+    peft_config = None
+    if cfg.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
+        )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[env_reward],
+        args=grpo_config(cfg),
+        train_dataset=build_dataset(cfg),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        rollout_func=make_rollout_func(cfg, traj_path),
+    )
+    trainer.train()
+    trainer.save_model(str(out / "final"))
+    history = list(trainer.state.log_history)
+    steps, rewards = reward_curve(history)
+    plot_path = None
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(out / "final"))
+        plot_path = plot_rewards(steps, rewards, out / "reward.png") if steps else None
+        (out / "log_history.json").write_text(json.dumps(history, indent=1))
+    return TrainResult(steps, rewards, out, plot_path, traj_path, history)
+
+
+def reward_curve(history: list[dict[str, Any]]) -> tuple[list[int], list[float]]:
+    """(step, mean reward) pairs from TRL's log history."""
+    steps, rewards = [], []
+    for entry in history:
+        if "reward" in entry and "step" in entry and not math.isnan(float(entry["reward"])):
+            steps.append(int(entry["step"]))
+            rewards.append(float(entry["reward"]))
+    return steps, rewards

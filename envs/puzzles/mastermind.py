@@ -1,0 +1,120 @@
+"""Mastermind: guess a hidden code; each guess is answered with how many pegs are right and in place
+and how many are right but misplaced."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs.core import Config, Task, Tool, Verdict, check_range, tool
+from envs.puzzles.game import GameEnv
+
+
+@dataclass
+class MastermindConfig(Config):
+    """``difficulty`` in [0, 1] sets the code length (3 to 5) and the colors (4 to 8); ``length``,
+    ``colors`` and ``max_guesses`` (10 by default) override it."""
+
+    difficulty: float = 0.3
+    length: int | None = None
+    colors: int | None = None
+    max_guesses: int = 10
+
+    def validate(self) -> None:
+        check_range("difficulty", self.difficulty, 0, 1)
+        if self.length is not None:
+            check_range("length", self.length, 2, 8)
+        if self.colors is not None:
+            check_range("colors", self.colors, 2, 9)
+        check_range("max_guesses", self.max_guesses, 1, 50)
+
+    @property
+    def code_length(self) -> int:
+        return self.length or 3 + round(2 * self.difficulty)
+
+    @property
+    def n_colors(self) -> int:
+        return self.colors or 4 + round(4 * self.difficulty)
+
+
+def score(secret: str, guess: str) -> tuple[int, int]:
+    """(right and in place, right but misplaced)."""
+    exact = sum(a == b for a, b in zip(secret, guess, strict=True))
+    common = sum((Counter(secret) & Counter(guess)).values())
+    return exact, common - exact
+
+
+class MastermindEnv(GameEnv):
+    """Mastermind; reward 1 when a guess matches the code within the guess budget."""
+
+    family = "mastermind"
+    config_cls = MastermindConfig
+    config: MastermindConfig
+    episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 12}
+
+    def instructions(self) -> str:
+        cfg = self.config
+        return (
+            f"You play Mastermind: find a hidden code of {cfg.code_length} digits, each from 1 to "
+            f"{cfg.n_colors} (digits may repeat). Guess with the guess tool, e.g. <guess>"
+            f"{'1234567'[: cfg.code_length]}</guess>; each guess is answered with how many digits are right "
+            f"and in the right place and how many are right but in the wrong place. You have "
+            f"{cfg.max_guesses} guesses. Guessing the code wins; you may also give it as <answer>...</answer>."
+        )
+
+    def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
+        cfg = self.config
+        secret = "".join(str(int(d)) for d in rng.integers(1, cfg.n_colors + 1, size=cfg.code_length))
+        prompt = (
+            f"A code of {cfg.code_length} digits from 1 to {cfg.n_colors} is hidden. You have "
+            f"{cfg.max_guesses} guesses. Make your first guess."
+        )
+        return prompt, secret, {"length": cfg.code_length, "colors": cfg.n_colors, "secret": secret}
+
+    def new_state(self, task: Task) -> dict[str, Any]:
+        return {"guesses": []}
+
+    def _read(self, text: str) -> str | None:
+        digits = "".join(re.findall(r"\d", text))
+        meta = self.task.metadata
+        if len(digits) != meta["length"] or any(not 1 <= int(d) <= meta["colors"] for d in digits):
+            return None
+        return digits
+
+    @tool
+    def guess(self, code: str) -> str:
+        """Guess the code; the reply says how many digits are right and in place, and right but misplaced.
+
+        Args:
+            code: The guessed digits, e.g. 1234.
+        """
+        if refused := self.refuse():
+            return refused
+        meta = self.task.metadata
+        guess = self._read(code)
+        if guess is None:
+            return f"not a guess: write {meta['length']} digits from 1 to {meta['colors']}; no guess was used"
+        exact, near = score(meta["secret"], guess)
+        self.state["guesses"].append(guess)
+        used, left = len(self.state["guesses"]), self.config.max_guesses - len(self.state["guesses"])
+        reply = f"guess {used}: {guess} -> {exact} right and in place, {near} right but misplaced"
+        if exact == meta["length"]:
+            self.end(True, f"solved in {used} guesses", guesses=float(used))
+            return reply + f". You cracked the code in {used} guesses!"
+        if left == 0:
+            self.end(False, "out of guesses", guesses=float(used))
+            return reply + f". No guesses left; the code was {meta['secret']}."
+        return reply + f". {left} guesses left."
+
+    def tools(self) -> list[Tool]:
+        return [self.guess]
+
+    def verify(self, task: Task, answer: str) -> Verdict:
+        guess = "".join(re.findall(r"\d", answer))
+        if guess == task.metadata["secret"]:
+            return Verdict.right()
+        return Verdict.wrong("that is not the code")

@@ -1,0 +1,148 @@
+"""Maze: find a shortest path from S to G. Any path of the shortest length (a breadth-first search
+computes it) is accepted."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from envs.core import Config, Task, Verdict, check_range
+from envs.puzzles.base import PuzzleEnv
+
+MOVES = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
+_WORDS = {"UP": "U", "DOWN": "D", "LEFT": "L", "RIGHT": "R", "U": "U", "D": "D", "L": "L", "R": "R"}
+
+
+@dataclass
+class MazeConfig(Config):
+    """``difficulty`` in [0, 1] sets the maze size (3x3 to 10x10 rooms) and how few extra openings
+    (loops) it has; ``size`` and ``loops`` (share of inner walls knocked down) override it."""
+
+    difficulty: float = 0.3
+    size: int | None = None
+    loops: float | None = None
+
+    def validate(self) -> None:
+        check_range("difficulty", self.difficulty, 0, 1)
+        if self.size is not None:
+            check_range("size", self.size, 2, 20)
+        if self.loops is not None:
+            check_range("loops", self.loops, 0, 1)
+
+    @property
+    def rooms(self) -> int:
+        return self.size or 3 + round(7 * self.difficulty)
+
+    @property
+    def openings(self) -> float:
+        return self.loops if self.loops is not None else 0.15 * (1 - self.difficulty)
+
+
+def carve(rng: np.random.Generator, rooms: int, loops: float) -> list[list[str]]:
+    """A (2*rooms+1)-square grid of '#' and '.': a random spanning tree of rooms, then a share
+    ``loops`` of the remaining inner walls knocked down."""
+    n = 2 * rooms + 1
+    grid = [["#"] * n for _ in range(n)]
+    seen = {(0, 0)}
+    stack = [(0, 0)]
+    grid[1][1] = "."
+    while stack:
+        r, c = stack[-1]
+        nxt = [(r + dr, c + dc) for dr, dc in MOVES.values() if (r + dr, c + dc) not in seen]
+        nxt = [(a, b) for a, b in nxt if 0 <= a < rooms and 0 <= b < rooms]
+        if not nxt:
+            stack.pop()
+            continue
+        a, b = nxt[int(rng.integers(len(nxt)))]
+        grid[2 * a + 1][2 * b + 1] = "."
+        grid[r + a + 1][c + b + 1] = "."
+        seen.add((a, b))
+        stack.append((a, b))
+    walls = [
+        (r, c) for r in range(1, n - 1) for c in range(1, n - 1) if grid[r][c] == "#" and (r + c) % 2 == 1
+    ]
+    for k in rng.permutation(len(walls))[: round(loops * len(walls))]:
+        r, c = walls[int(k)]
+        grid[r][c] = "."
+    return grid
+
+
+def shortest(grid: list[str], start: tuple[int, int], goal: tuple[int, int]) -> str | None:
+    """A shortest path from ``start`` to ``goal`` as a string of U/D/L/R, or ``None``."""
+    prev: dict[tuple[int, int], tuple[tuple[int, int], str] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        cell = queue.popleft()
+        if cell == goal:
+            path = []
+            while prev[cell] is not None:
+                cell, move = prev[cell]
+                path.append(move)
+            return "".join(reversed(path))
+        for move, (dr, dc) in MOVES.items():
+            nxt = (cell[0] + dr, cell[1] + dc)
+            if nxt not in prev and grid[nxt[0]][nxt[1]] != "#":
+                prev[nxt] = (cell, move)
+                queue.append(nxt)
+    return None
+
+
+def parse_moves(text: str) -> list[str] | None:
+    """Moves written as U/D/L/R letters or up/down/left/right words; ``None`` if anything else."""
+    words = re.findall(r"[A-Za-z]+", text)
+    if len(words) == 1 and re.fullmatch(r"[UDLRudlr]+", words[0]):
+        return list(words[0].upper())
+    moves = [_WORDS.get(w.upper()) for w in words]
+    return None if None in moves else moves
+
+
+class MazeEnv(PuzzleEnv):
+    """Maze; reward 1 for a legal path from S to G of the shortest length."""
+
+    family = "maze"
+    config_cls = MazeConfig
+    config: MazeConfig
+
+    def instructions(self) -> str:
+        return (
+            "You solve mazes: '#' is a wall, '.' open floor, S the start and G the goal. Moves are U (up), "
+            "D (down), L (left) and R (right), one square each. Give a shortest path from S to G as the "
+            "final answer, for example <answer>R R D D L</answer>."
+        )
+
+    def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
+        grid = carve(rng, self.config.rooms, self.config.openings)
+        rooms = [(r, c) for r in range(1, len(grid), 2) for c in range(1, len(grid), 2)]
+        while True:
+            i, j = rng.choice(len(rooms), size=2, replace=False)
+            start, goal = rooms[int(i)], rooms[int(j)]
+            path = shortest(["".join(row) for row in grid], start, goal)
+            if path and len(path) >= len(grid) // 2:
+                break
+        grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "S", "G"
+        rows = ["".join(row) for row in grid]
+        prompt = "Find a shortest path from S to G in this maze:\n" + "\n".join(rows)
+        meta = {"grid": rows, "start": list(start), "goal": list(goal), "length": len(path)}
+        return prompt, " ".join(path), meta
+
+    def verify(self, task: Task, answer: str) -> Verdict:
+        meta = task.metadata
+        moves = parse_moves(answer)
+        if moves is None:
+            return Verdict.wrong("write the path as U/D/L/R moves only", valid=0.0)
+        r, c = meta["start"]
+        for k, move in enumerate(moves):
+            r, c = r + MOVES[move][0], c + MOVES[move][1]
+            if meta["grid"][r][c] == "#":
+                return Verdict.wrong(f"move {k + 1} ({move}) walks into a wall", valid=0.0)
+        if [r, c] != meta["goal"]:
+            return Verdict.wrong("the path does not end on G", valid=0.0)
+        if len(moves) != meta["length"]:
+            return Verdict.wrong(
+                f"the path reaches G in {len(moves)} moves; the shortest takes {meta['length']}", valid=1.0
+            )
+        return Verdict.right(valid=1.0)

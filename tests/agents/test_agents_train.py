@@ -1,0 +1,102 @@
+"""A few GRPO steps on CPU with the tiny model over puzzle envs, through ``toolgym train``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.cli import app
+from agents.trajectory import load_jsonl
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_grpo_steps_mask_env_tokens_and_plot_rewards(tiny_model_dir, tmp_path, monkeypatch):
+    from trl import GRPOTrainer
+
+    captured = []
+    original = GRPOTrainer._generate_and_score_completions
+
+    def capture(self, inputs):
+        output = original(self, inputs)
+        captured.append({k: output[k].tolist() for k in ("completion_ids", "completion_mask", "tool_mask")})
+        return output
+
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", capture)
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "--env",
+        "toolgym/Countdown-v0",
+        "--env",
+        "toolgym/KnightsKnaves-v0",
+        "--model",
+        str(tiny_model_dir),
+        "--steps",
+        "2",
+        "--prompts-per-step",
+        "1",
+        "--num-generations",
+        "2",
+        "--max-turns",
+        "2",
+        "--max-tokens",
+        "12",
+        "--kwarg",
+        "check_tool=true",
+        "--kwarg",
+        "protocol=json",
+        "--output-dir",
+        str(out),
+        "--report-to",
+        "tensorboard",
+        "--loss-type",
+        "dr_grpo",
+        "--save-steps",
+        "2",
+    ]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "reward: first" in result.output and "plot:" in result.output
+    assert (out / "reward.png").stat().st_size > 1000
+    assert (out / "final" / "model.safetensors").exists() and (out / "checkpoint-2").is_dir()
+    assert list(out.rglob("events.out.tfevents*")), "TensorBoard logs are missing"
+    history = json.loads((out / "log_history.json").read_text())
+    assert [h["step"] for h in history if "reward" in h] == [1, 2]
+
+    trajs = list(load_jsonl(out / "trajectories.jsonl"))
+    assert len(trajs) == 4 and len(captured) == 2
+    # TRL's tool_mask is our env mask: every env/tool-output token is out of the loss, model tokens in
+    rows = [row for step in captured for row in zip(step["completion_ids"], step["tool_mask"], strict=True)]
+    assert len(rows) == len(trajs)
+    for traj, (ids, tool_mask) in zip(trajs, rows, strict=True):
+        n = len(traj.completion_ids)
+        assert ids[:n] == traj.completion_ids
+        assert tool_mask[:n] == traj.env_mask
+        assert 0 in traj.env_mask  # the env answered at least once (an error message for a random model)
+        env_tokens = [i for t in traj.turns for i in t.env_ids]
+        masked = [i for i, m in zip(traj.completion_ids, traj.env_mask, strict=True) if m == 0]
+        assert masked == env_tokens
+    # a GRPO group is one task sampled num_generations times
+    assert trajs[0].task_id == trajs[1].task_id and [trajs[0].sample, trajs[1].sample] == [0, 1]
+
+
+def test_train_rejects_bad_settings(tiny_model_dir, tmp_path):
+    args = [
+        "train",
+        "--env",
+        "toolgym/Countdown-v0",
+        "--model",
+        str(tiny_model_dir),
+        "--output-dir",
+        str(tmp_path),
+    ]
+    result = runner.invoke(app, [*args, "--loss-type", "ppo"])
+    assert result.exit_code != 0 and "loss_type" in result.output
+    result = runner.invoke(app, [*args, "--num-generations", "1"])
+    assert result.exit_code != 0 and "num_generations" in result.output
+    result = runner.invoke(app, [*args, "--env-weight", "1", "--env-weight", "2"])
+    assert result.exit_code != 0 and "env_weights" in result.output
