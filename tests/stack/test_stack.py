@@ -36,6 +36,44 @@ def test_code_episode(sandbox) -> None:
     assert failing.status == "error" and failing.exit_code == 3
 
 
+def test_python_tool_episode(sandbox_url: str) -> None:
+    """PythonTool-v0 through the balancer (TOOLGYM_SANDBOX_URL): a persistent interpreter across
+    calls (a session, pinned to one replica), then the answer, reward 1."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the envs)
+
+    env = gym.make("toolgym/PythonTool-v0", persistent=True)
+    try:
+        env.reset(seed=3)
+        inner = env.unwrapped
+        assert inner.interpreter.sandbox.__class__.__name__ == "SandboxClient"
+        obs, reward, terminated, truncated, info = env.step("<python>secret = 40 + 2</python>")
+        assert not (terminated or truncated) and "error" not in info
+        obs, *_ = env.step("<python>print(secret)</python>")
+        assert "42" in obs
+        _, reward, terminated, _, info = env.step(inner.answer_turn(inner.task.answer))
+        assert terminated and reward == 1.0 and info["is_success"] is True
+    finally:
+        env.close()
+
+
+def test_code_task_episodes(sandbox_url: str) -> None:
+    """CodeTask-v0's reference solutions graded by hidden tests in the served sandbox: reward 1."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the envs)
+
+    env = gym.make("toolgym/CodeTask-v0")
+    try:
+        for task_id in env.unwrapped.task_ids()[:4]:
+            env.reset(options={"task_id": task_id})
+            _, reward, terminated, _, info = env.step(env.unwrapped.answer_turn(env.unwrapped.task.answer))
+            assert terminated and reward == 1.0 and "error" not in info, (task_id, info)
+    finally:
+        env.close()
+
+
 def test_sandbox_keeps_its_isolation_inside_the_container(sandbox) -> None:
     probe = sandbox.run(
         "import os, socket\n"
