@@ -160,7 +160,7 @@ class KnightsKnavesEnv(PuzzleEnv):
         if depth <= 1 or rng.random() < 0.3:
             # a bare "I am a knight" says nothing, so a top-level claim is about someone else
             people = [i for i in range(n) if i != speaker] if top else list(range(n))
-            return ("is", int(rng.choice(people)), bool(rng.random() < 0.5))
+            return ("is", people[int(rng.integers(len(people)))], bool(rng.random() < 0.5))
         op = ("not", "and", "or", "imp", "iff")[int(rng.integers(5))]
         if op == "not":
             return ("not", self._statement(rng, speaker, n, depth - 1, False))
