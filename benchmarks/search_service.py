@@ -129,6 +129,9 @@ def main() -> None:
     ap.add_argument("--per-round", type=int, default=4)
     ap.add_argument("--singles", type=int, default=300, help="single-query requests per server")
     ap.add_argument("--topk", type=int, default=3)
+    ap.add_argument(
+        "--warmup", type=int, default=20, help="batches sent to each server first, so both JITs are warm"
+    )
     ap.add_argument("--workdir", default="/tmp/toolgym-bench-search")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
@@ -153,10 +156,11 @@ def main() -> None:
         build_index(kb.write_corpus(work / "corpus.jsonl"), index, overwrite=True)
         print(f"built index of {len(kb)} passages in {time.perf_counter() - t:.1f} s")
     n_batches = args.rounds * args.per_round
-    questions = [q.question for q in kb.questions(n_batches * args.batch + args.singles + 64, seed=1)]
+    n_warm = args.warmup * args.batch
+    questions = [q.question for q in kb.questions(n_batches * args.batch + args.singles + n_warm, seed=1)]
     batches = [questions[i * args.batch : (i + 1) * args.batch] for i in range(n_batches)]
     singles = questions[n_batches * args.batch : n_batches * args.batch + args.singles]
-    warm = questions[-64:]
+    warm = questions[len(questions) - n_warm :]
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "unused"}
     ports = {"toolgym": free_port(), "baseline": free_port()}
@@ -178,9 +182,9 @@ def main() -> None:
             r.raise_for_status()
             return dt, r.json()["result"]
 
-        for name in cmds:  # warm up the JIT of both
-            for i in range(0, 64, 8):
-                post(name, warm[i : i + 8])
+        for name in cmds:  # warm up the JIT of both (the first requests are several times slower)
+            for i in range(0, len(warm), args.batch):
+                post(name, warm[i : i + args.batch])
         # Same rankings on the same index.
         base = [[h["document"]["contents"] for h in hits] for hits in post("baseline", batches[0])[1]]
         ours_contents = [[h["document"]["contents"] for h in hits] for hits in post("toolgym", batches[0])[1]]
