@@ -83,18 +83,26 @@ def free_port() -> int:
 
 
 def peak_rss_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of a process in MiB, from /proc."""
+    """(current RSS, peak RSS) in MiB of a process and its child processes together, from /proc."""
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    rss, peak = int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            child_rss, child_peak = peak_rss_mb(int(child))
+            rss, peak = rss + child_rss, peak + child_peak
+    return rss, peak
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads, the JVM's included)."""
+    """User + system CPU time a process and its child processes have used so far (JVM threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        total += sum(cpu_seconds(int(child)) for child in (task / "children").read_text().split())
+    return total
 
 
 def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
@@ -130,7 +138,7 @@ def main() -> None:
     ap.add_argument("--singles", type=int, default=300, help="single-query requests per server")
     ap.add_argument("--topk", type=int, default=3)
     ap.add_argument(
-        "--warmup", type=int, default=20, help="batches sent to each server first, so both JITs are warm"
+        "--warmup", type=int, default=160, help="batches sent to each server first, so both JITs are warm"
     )
     ap.add_argument("--workdir", default="/tmp/toolgym-bench-search")
     ap.add_argument("--json", help="also write the results here")

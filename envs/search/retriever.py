@@ -90,7 +90,6 @@ class LuceneRetriever:
         if isinstance(preload_max_docs, bool) or not isinstance(preload_max_docs, int) or preload_max_docs < 0:
             raise ValueError(f"preload_max_docs must be an int >= 0, got {preload_max_docs!r}")
         self.index_dir, self.threads = index_dir, threads
-        self._cast = cast
         directory = java_class("org.apache.lucene.store.FSDirectory").open(
             java_class("java.nio.file.Paths").get(str(index_dir.resolve()))
         )
@@ -129,9 +128,8 @@ class LuceneRetriever:
 
     def _top(self, jquery: Any, n: int) -> list[tuple[float, int]]:
         """The top ``n`` (score, Lucene doc) pairs; pruning starts once ``n`` hits are collected."""
-        collector = self._collector.create(n, n)
-        self._searcher.search(jquery, self._cast("org.apache.lucene.search.Collector", collector))
-        return [(float(d.score), int(d.doc)) for d in collector.topDocs().scoreDocs]
+        manager = self._collector.createSharedManager(n, None, n)
+        return [(d.score, d.doc) for d in self._searcher.search(jquery, manager).scoreDocs]
 
     def _search(self, query: str, topk: int, stored: Any) -> list[Passage]:
         jquery = self._query_generator.buildQuery("contents", self._analyzer, query)
