@@ -87,7 +87,11 @@ class LuceneRetriever:
             raise FileNotFoundError(f"index directory not found: {index_dir}")
         if not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, got {threads!r}")
-        if isinstance(preload_max_docs, bool) or not isinstance(preload_max_docs, int) or preload_max_docs < 0:
+        if (
+            isinstance(preload_max_docs, bool)
+            or not isinstance(preload_max_docs, int)
+            or preload_max_docs < 0
+        ):
             raise ValueError(f"preload_max_docs must be an int >= 0, got {preload_max_docs!r}")
         self.index_dir, self.threads = index_dir, threads
         directory = java_class("org.apache.lucene.store.FSDirectory").open(
