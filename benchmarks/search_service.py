@@ -2,7 +2,8 @@
 
 The baseline is a server built the way Search-R1's ``retrieval_server.py`` serves BM25: a FastAPI
 endpoint that loops over the batch in Python, one pyserini ``LuceneSearcher.search`` per query and one
-``doc(docid).raw()`` + ``json.loads`` per hit, on the same index. Both run as separate processes; the
+``doc(docid).raw()`` + ``json.loads`` per hit, on the same index. Both run as separate processes, warmed
+with --warmup batches each (the JIT compilers need about 10k queries to settle); the
 client sends the same 64-query batches (top-3) to each, alternating, then single-query requests.
 
     python benchmarks/search_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages

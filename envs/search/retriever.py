@@ -75,7 +75,7 @@ class LuceneRetriever:
         k1: float = 0.9,
         b: float = 0.4,
         *,
-        preload_max_docs: int = 1_000_000,
+        preload_max_docs: int = 500_000,
     ):
         from envs.search.jvm import java_class, start_jvm
 
