@@ -64,7 +64,7 @@ class LuceneRetriever:
     Lucene search index slices in parallel (useful for large multi-segment indexes).
 
     Indexes of at most ``preload_max_docs`` passages have their ids and texts read into this process once,
-    at start (about 5 s and 60 MB for 200k short passages), so that a hit costs no call into Java; larger
+    at start (about 5 s and 50 MB for 200k short passages), so that a hit costs no call into Java; larger
     ones fetch each hit's stored fields from Lucene.
     """
 
