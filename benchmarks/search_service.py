@@ -2,7 +2,8 @@
 
 The baseline is a server built the way Search-R1's ``retrieval_server.py`` serves BM25: a FastAPI
 endpoint that loops over the batch in Python, one pyserini ``LuceneSearcher.search`` per query and one
-``doc(docid).raw()`` + ``json.loads`` per hit, on the same index. Both run as separate processes; the
+``doc(docid).raw()`` + ``json.loads`` per hit, on the same index. Both run as separate processes, warmed
+with --warmup batches each (the JIT compilers need about 10k queries to settle); the
 client sends the same 64-query batches (top-3) to each, alternating, then single-query requests.
 
     python benchmarks/search_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
@@ -83,18 +84,26 @@ def free_port() -> int:
 
 
 def peak_rss_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of a process in MiB, from /proc."""
+    """(current RSS, peak RSS) in MiB of a process and its child processes together, from /proc."""
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    rss, peak = int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            child_rss, child_peak = peak_rss_mb(int(child))
+            rss, peak = rss + child_rss, peak + child_peak
+    return rss, peak
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads, the JVM's included)."""
+    """User + system CPU time a process and its child processes have used so far (JVM threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        total += sum(cpu_seconds(int(child)) for child in (task / "children").read_text().split())
+    return total
 
 
 def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
@@ -129,6 +138,9 @@ def main() -> None:
     ap.add_argument("--per-round", type=int, default=4)
     ap.add_argument("--singles", type=int, default=300, help="single-query requests per server")
     ap.add_argument("--topk", type=int, default=3)
+    ap.add_argument(
+        "--warmup", type=int, default=160, help="batches sent to each server first, so both JITs are warm"
+    )
     ap.add_argument("--workdir", default="/tmp/toolgym-bench-search")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
@@ -153,10 +165,11 @@ def main() -> None:
         build_index(kb.write_corpus(work / "corpus.jsonl"), index, overwrite=True)
         print(f"built index of {len(kb)} passages in {time.perf_counter() - t:.1f} s")
     n_batches = args.rounds * args.per_round
-    questions = [q.question for q in kb.questions(n_batches * args.batch + args.singles + 64, seed=1)]
+    n_warm = args.warmup * args.batch
+    questions = [q.question for q in kb.questions(n_batches * args.batch + args.singles + n_warm, seed=1)]
     batches = [questions[i * args.batch : (i + 1) * args.batch] for i in range(n_batches)]
     singles = questions[n_batches * args.batch : n_batches * args.batch + args.singles]
-    warm = questions[-64:]
+    warm = questions[len(questions) - n_warm :]
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "unused"}
     ports = {"toolgym": free_port(), "baseline": free_port()}
@@ -178,9 +191,9 @@ def main() -> None:
             r.raise_for_status()
             return dt, r.json()["result"]
 
-        for name in cmds:  # warm up the JIT of both
-            for i in range(0, 64, 8):
-                post(name, warm[i : i + 8])
+        for name in cmds:  # warm up the JIT of both (the first requests are several times slower)
+            for i in range(0, len(warm), args.batch):
+                post(name, warm[i : i + args.batch])
         # Same rankings on the same index.
         base = [[h["document"]["contents"] for h in hits] for hits in post("baseline", batches[0])[1]]
         ours_contents = [[h["document"]["contents"] for h in hits] for hits in post("toolgym", batches[0])[1]]

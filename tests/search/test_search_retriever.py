@@ -18,12 +18,29 @@ def test_same_ranking_as_pyserini_lucene_searcher(retriever, kb_index, queries):
 
     searcher = LuceneSearcher(str(kb_index))
     for q in queries:
-        ours = retriever.search(q, 10)
-        theirs = searcher.search(q, k=10)
-        assert [p.id for p in ours] == [h.docid for h in theirs], q
-        assert [round(p.score, 3) for p in ours] == pytest.approx([h.score for h in theirs], abs=2e-3)
+        for k in (3, 10):
+            ours = retriever.search(q, k)
+            theirs = searcher.search(q, k=k)
+            assert [p.id for p in ours] == [h.docid for h in theirs], (q, k)
+            assert [round(p.score, 3) for p in ours] == pytest.approx([h.score for h in theirs], abs=2e-3)
         for p in ours[:2]:
             assert p.contents == searcher.doc(p.id).contents()
+
+
+def test_queries_include_score_ties_across_the_cut(retriever, queries):
+    """The ranking tests above cover tie-breaking by id: many queries tie at the 3rd place."""
+    tied = [q for q in queries if len(h := retriever.search(q, 10)) > 3 and h[2].score == h[3].score]
+    assert len(tied) >= 10
+
+
+def test_preloaded_and_fetched_passages_are_the_same(retriever, kb_index, queries):
+    from envs.search.retriever import LuceneRetriever
+
+    fetched = LuceneRetriever(kb_index, preload_max_docs=0)  # each hit's fields read from Lucene
+    for k in (1, 3, 10):
+        assert fetched.batch_search(queries, k) == retriever.batch_search(queries, k)
+    with pytest.raises(ValueError, match="preload_max_docs"):
+        LuceneRetriever(kb_index, preload_max_docs=-1)
 
 
 def test_batch_equals_one_by_one(retriever, queries):
