@@ -265,7 +265,9 @@ def grpo_config(cfg: TrainConfig):
         disable_tqdm=False,
     )
     names = {f.name for f in dataclasses.fields(GRPOConfig)}
-    kwargs["activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"] = False
+    kwargs[
+        "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    ] = False
     if cfg.use_vllm and cfg.vllm_mode == "server" and cfg.vllm_server_url:
         kwargs["vllm_server_base_url"] = cfg.vllm_server_url
     return GRPOConfig(**kwargs)

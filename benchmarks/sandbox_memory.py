@@ -66,8 +66,10 @@ def main() -> None:
     worst_rss = max(s["Rss"] for s in sizes)
     worst_pss = max(s["Pss"] for s in sizes)
     print(f"bare interpreter: RSS {base['Rss'] / MB:5.1f} MB  PSS {base['Pss'] / MB:5.1f} MB")
-    print(f"worst warm worker: RSS {worst_rss / MB:.1f} MB (x{worst_rss / base['Rss']:.2f} of a bare interpreter), "
-          f"PSS {worst_pss / MB:.1f} MB; target <= 30 MB: {'met' if worst_rss <= 30 * MB else 'NOT met'}")
+    print(
+        f"worst warm worker: RSS {worst_rss / MB:.1f} MB (x{worst_rss / base['Rss']:.2f} of a bare interpreter), "
+        f"PSS {worst_pss / MB:.1f} MB; target <= 30 MB: {'met' if worst_rss <= 30 * MB else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

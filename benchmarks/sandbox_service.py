@@ -42,8 +42,11 @@ class RawClient:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         data = json.dumps(body).encode()
-        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
         status = int((await self.reader.readline()).split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -70,7 +73,9 @@ async def drive(port: int, code: str, clients: int, total: int) -> tuple[dict[st
             for i in todo:
                 t = time.perf_counter()
                 try:
-                    status, answer = await http.post("/run", {"code": code.replace("print(1)", f"print({i})")})
+                    status, answer = await http.post(
+                        "/run", {"code": code.replace("print(1)", f"print({i})")}
+                    )
                 except (OSError, ValueError, asyncio.IncompleteReadError):
                     status, answer = 0, {}
                     http.close()
@@ -85,8 +90,11 @@ async def drive(port: int, code: str, clients: int, total: int) -> tuple[dict[st
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - start
     latencies.sort()
-    stats = {"runs_per_s": total / elapsed, "p50_ms": 1000 * statistics.median(latencies),
-             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]}
+    stats = {
+        "runs_per_s": total / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+    }
     return stats, failed
 
 
@@ -100,7 +108,15 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-c", "from agents.cli import main; main()", "sandbox", "serve", "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from agents.cli import main; main()",
+        "sandbox",
+        "serve",
+        "--port",
+        str(port),
+    ]
     server = subprocess.Popen(cmd, cwd=ROOT)
     try:
         deadline = time.monotonic() + 120
@@ -119,7 +135,10 @@ def main() -> None:
                 ours, failed = asyncio.run(drive(port, code, clients, args.total))
                 lost += failed
                 base = measure(subprocess_call(python, code), min(clients, 64), args.total)
-                print(row(f"service {name} c={clients}", ours, base) + f" | lost {failed}/{args.total}", flush=True)
+                print(
+                    row(f"service {name} c={clients}", ours, base) + f" | lost {failed}/{args.total}",
+                    flush=True,
+                )
         print(f"requests lost in total: {lost}; after: {load()}")
     finally:
         server.terminate()

@@ -50,8 +50,14 @@ class LoadResult:
 
 def compose(args: argparse.Namespace, *words: str) -> None:
     env = dict(os.environ, TOOLGYM_SANDBOX_CPUS=str(args.cpus_per_replica))
-    subprocess.run([*shlex.split(args.compose), *words], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    subprocess.run(
+        [*shlex.split(args.compose), *words],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
 
 
 def _ips(container) -> set[str]:
@@ -80,12 +86,16 @@ def wait_for_replicas(args: argparse.Namespace, n: int) -> None:
             for lb in service("lb"):
                 code, out = lb.exec_run(["cat", "/tmp/toolgym-upstreams.conf"])
                 if code == 0:
-                    listed |= {line.split()[1].rsplit(":", 1)[0] for line in out.decode().splitlines() if line}
+                    listed |= {
+                        line.split()[1].rsplit(":", 1)[0] for line in out.decode().splitlines() if line
+                    }
             if len(replicas) == n and len(healthy) == n and listed == wanted:
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(healthy)}/{n} sandbox replicas healthy, balancer lists {sorted(listed)}"
-                                   f" for {sorted(wanted)} after 180 s")
+                raise TimeoutError(
+                    f"{len(healthy)}/{n} sandbox replicas healthy, balancer lists {sorted(listed)}"
+                    f" for {sorted(wanted)} after 180 s"
+                )
             time.sleep(1)
     finally:
         client.close()
@@ -137,14 +147,22 @@ async def load(url: str, clients: int, seconds: float, warmup: float, replicas: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("TOOLGYM_SANDBOX_URL", "http://127.0.0.1:8080"))
-    parser.add_argument("--replicas", default="1,2", help="replica counts to measure, the first is the baseline")
+    parser.add_argument(
+        "--replicas", default="1,2", help="replica counts to measure, the first is the baseline"
+    )
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--cpus-per-replica", type=float, default=1.0)
-    parser.add_argument("--settle", type=float, default=1.0, help="seconds to wait once the balancer lists the replicas")
-    parser.add_argument("--compose", default=os.environ.get("TOOLGYM_STACK_COMPOSE", "docker compose -f compose.yaml"))
-    parser.add_argument("--keep", action="store_true", help="leave the last replica count running (else back to 1)")
+    parser.add_argument(
+        "--settle", type=float, default=1.0, help="seconds to wait once the balancer lists the replicas"
+    )
+    parser.add_argument(
+        "--compose", default=os.environ.get("TOOLGYM_STACK_COMPOSE", "docker compose -f compose.yaml")
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the last replica count running (else back to 1)"
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.replicas.split(",")]
     if not counts or min(counts) < 1 or args.clients < 1 or args.seconds <= 0:
@@ -156,16 +174,21 @@ def main() -> None:
         wait_for_replicas(args, n)
         result = asyncio.run(load(args.url, args.clients, args.seconds, args.warmup, n))
         results.append(result)
-        print(f"replicas={n} clients={args.clients} cpus/replica={args.cpus_per_replica:g}: "
-              f"{result.rate:8.1f} runs/s  p50 {result.percentile(0.5):6.1f} ms  "
-              f"p99 {result.percentile(0.99):6.1f} ms  sent {result.sent}  lost {result.lost}", flush=True)
+        print(
+            f"replicas={n} clients={args.clients} cpus/replica={args.cpus_per_replica:g}: "
+            f"{result.rate:8.1f} runs/s  p50 {result.percentile(0.5):6.1f} ms  "
+            f"p99 {result.percentile(0.99):6.1f} ms  sent {result.sent}  lost {result.lost}",
+            flush=True,
+        )
         for reason, count in result.reasons.most_common(5):
             print(f"    lost {count}: {reason}", flush=True)
     if not args.keep and counts[-1] != 1:
         compose(args, "up", "-d", "--no-build", "--scale", "sandbox=1", "sandbox", "lb")
     base = results[0]
     for result in results[1:]:
-        print(f"ratio replicas={result.replicas} / replicas={base.replicas}: {result.rate / base.rate:.2f}x runs/s")
+        print(
+            f"ratio replicas={result.replicas} / replicas={base.replicas}: {result.rate / base.rate:.2f}x runs/s"
+        )
     lost = sum(r.lost for r in results)
     print(f"lost requests: {lost}")
     raise SystemExit(1 if lost else 0)

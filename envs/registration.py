@@ -42,22 +42,86 @@ ENVS: tuple[EnvEntry, ...] = (
         "who is a knight, who is a knave (Logic-RL)",
         family="puzzles",
     ),
-    EnvEntry("Sudoku", "envs.puzzles.sudoku:SudokuEnv", "fill a 4x4, 6x6 or 9x9 Sudoku with a unique solution", family="puzzles"),
-    EnvEntry("Zebra", "envs.puzzles.zebra:ZebraEnv", "Einstein puzzle: houses x attributes from clues, unique solution", family="puzzles"),
-    EnvEntry("Maze", "envs.puzzles.maze:MazeEnv", "shortest path from S to G through a maze", family="puzzles"),
+    EnvEntry(
+        "Sudoku",
+        "envs.puzzles.sudoku:SudokuEnv",
+        "fill a 4x4, 6x6 or 9x9 Sudoku with a unique solution",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Zebra",
+        "envs.puzzles.zebra:ZebraEnv",
+        "Einstein puzzle: houses x attributes from clues, unique solution",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Maze", "envs.puzzles.maze:MazeEnv", "shortest path from S to G through a maze", family="puzzles"
+    ),
     EnvEntry("NQueens", "envs.puzzles.n_queens:NQueensEnv", "complete an N-Queens board", family="puzzles"),
-    EnvEntry("GraphColoring", "envs.puzzles.graph_coloring:GraphColoringEnv", "color a graph's vertices with k colors", family="puzzles"),
-    EnvEntry("Cryptarithm", "envs.puzzles.cryptarithm:CryptarithmEnv", "letters to digits in an addition, unique solution", family="puzzles"),
-    EnvEntry("Game24", "envs.puzzles.game24:Game24Env", "make 24 from four numbers with + - * /", family="puzzles"),
-    EnvEntry("Futoshiki", "envs.puzzles.futoshiki:FutoshikiEnv", "Latin square with inequalities, unique solution", family="puzzles"),
-    EnvEntry("Mastermind", "envs.puzzles.mastermind:MastermindEnv", "interactive: guess the hidden code from peg feedback", family="puzzles"),
-    EnvEntry("Sokoban", "envs.puzzles.sokoban:SokobanEnv", "interactive: push every box onto a target (RAGEN style)", family="puzzles"),
-    EnvEntry("FrozenLake", "envs.puzzles.frozen_lake:FrozenLakeEnv", "interactive: cross the ice to the goal without a fall", family="puzzles"),
-    EnvEntry("Wordle", "envs.puzzles.wordle:WordleEnv", "interactive: find the hidden five-letter word", family="puzzles"),
+    EnvEntry(
+        "GraphColoring",
+        "envs.puzzles.graph_coloring:GraphColoringEnv",
+        "color a graph's vertices with k colors",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Cryptarithm",
+        "envs.puzzles.cryptarithm:CryptarithmEnv",
+        "letters to digits in an addition, unique solution",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Game24", "envs.puzzles.game24:Game24Env", "make 24 from four numbers with + - * /", family="puzzles"
+    ),
+    EnvEntry(
+        "Futoshiki",
+        "envs.puzzles.futoshiki:FutoshikiEnv",
+        "Latin square with inequalities, unique solution",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Mastermind",
+        "envs.puzzles.mastermind:MastermindEnv",
+        "interactive: guess the hidden code from peg feedback",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Sokoban",
+        "envs.puzzles.sokoban:SokobanEnv",
+        "interactive: push every box onto a target (RAGEN style)",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "FrozenLake",
+        "envs.puzzles.frozen_lake:FrozenLakeEnv",
+        "interactive: cross the ice to the goal without a fall",
+        family="puzzles",
+    ),
+    EnvEntry(
+        "Wordle",
+        "envs.puzzles.wordle:WordleEnv",
+        "interactive: find the hidden five-letter word",
+        family="puzzles",
+    ),
     # code
-    EnvEntry("PythonTool", "envs.code.python_tool:PythonToolEnv", "math with a sandboxed python tool (START, ToRA)", family="code"),
-    EnvEntry("HumanEval", "envs.code.humaneval:HumanEvalEnv", "HumanEval's 164 problems, hidden tests, reward = asserts passed", family="code"),
-    EnvEntry("CodeTask", "envs.code.code_task:CodeTaskEnv", "your code tasks (JSONL/parquet): assert or stdin/stdout tests", family="code"),
+    EnvEntry(
+        "PythonTool",
+        "envs.code.python_tool:PythonToolEnv",
+        "math with a sandboxed python tool (START, ToRA)",
+        family="code",
+    ),
+    EnvEntry(
+        "HumanEval",
+        "envs.code.humaneval:HumanEvalEnv",
+        "HumanEval's 164 problems, hidden tests, reward = asserts passed",
+        family="code",
+    ),
+    EnvEntry(
+        "CodeTask",
+        "envs.code.code_task:CodeTaskEnv",
+        "your code tasks (JSONL/parquet): assert or stdin/stdout tests",
+        family="code",
+    ),
     # search
     EnvEntry(
         "SearchQA",

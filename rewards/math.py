@@ -67,7 +67,9 @@ def _verify_worker(conn: Any) -> None:
     logging.disable(logging.WARNING)  # math-verify warns that its own timeout is off: ours is on
     from math_verify import parse, verify
 
-    verify(parse("$1$", parsing_timeout=None), parse("$1$", parsing_timeout=None), timeout_seconds=None)  # warm up
+    verify(
+        parse("$1$", parsing_timeout=None), parse("$1$", parsing_timeout=None), timeout_seconds=None
+    )  # warm up
     conn.send(("ready", None))
     while True:
         try:

@@ -19,8 +19,17 @@ if TYPE_CHECKING:
     from sandbox.client import SandboxClient
     from sandbox.embedded import Sandbox, Session
 
-__all__ = ["ExecResult", "RunRequest", "Sandbox", "SandboxClient", "SandboxConfig", "SandboxError", "Session",
-           "SessionLimit", "get_sandbox"]
+__all__ = [
+    "ExecResult",
+    "RunRequest",
+    "Sandbox",
+    "SandboxClient",
+    "SandboxConfig",
+    "SandboxError",
+    "Session",
+    "SessionLimit",
+    "get_sandbox",
+]
 
 _lock = threading.Lock()
 _shared: dict[str, object] = {}
@@ -46,7 +55,9 @@ def get_sandbox(url: str | None = None) -> Sandbox | SandboxClient:
     """A ``SandboxClient`` for ``url`` (or ``$TOOLGYM_SANDBOX_URL``), else the process-wide embedded
     ``Sandbox``, started on first use and closed at exit."""
     url = url or os.environ.get("TOOLGYM_SANDBOX_URL") or None
-    key = f"{url or 'embedded'}@{os.getpid()}"  # a forked child gets its own: workers' pipes are not shareable
+    key = (
+        f"{url or 'embedded'}@{os.getpid()}"  # a forked child gets its own: workers' pipes are not shareable
+    )
     with _lock:
         if key not in _shared:
             if url:

@@ -24,13 +24,16 @@ class RemoteSession:
 
     def run(self, code: str, *, timeout_s: float | None = None) -> ExecResult:
         timeout = timeout_s or self.timeout_s
-        data, error = self._client._call("POST", f"/sessions/{self.id}/run", {"code": code, "timeout_s": timeout},
-                                         timeout, retry=False)
+        data, error = self._client._call(
+            "POST", f"/sessions/{self.id}/run", {"code": code, "timeout_s": timeout}, timeout, retry=False
+        )
         if error is not None:
             return error
         if isinstance(data, dict) and data.get("_status") == 404:
             self.alive = False
-            return ExecResult(stderr=f"session is closed: {data.get('detail')}", exit_code=None, status="error")
+            return ExecResult(
+                stderr=f"session is closed: {data.get('detail')}", exit_code=None, status="error"
+            )
         self.alive = bool(data.pop("alive", True))
         return ExecResult.from_dict(data)
 
@@ -52,14 +55,24 @@ class RemoteSession:
 class SandboxClient:
     """Talks to ``toolgym sandbox serve`` at ``url``; same methods as the embedded ``Sandbox``."""
 
-    def __init__(self, url: str, *, timeout_s: float = 10.0, memory_mb: int = 512, retries: int = 3,
-                 connect_timeout_s: float = 5.0, max_connections: int = 256) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 10.0,
+        memory_mb: int = 512,
+        retries: int = 3,
+        connect_timeout_s: float = 5.0,
+        max_connections: int = 256,
+    ) -> None:
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
         self.url = url.rstrip("/")
         self.timeout_s, self.memory_mb, self.retries = timeout_s, memory_mb, retries
         self._connect = connect_timeout_s
-        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.Client(base_url=self.url, limits=self._limits, timeout=None)
         self._ahttp: httpx.AsyncClient | None = None
         self._aloop: asyncio.AbstractEventLoop | None = None
@@ -76,7 +89,9 @@ class SandboxClient:
         if response.status_code == 404:
             return {"_status": 404, "detail": response.json().get("detail")}, None
         if response.status_code >= 400:
-            return None, ExecResult.infra_error(f"service answered {response.status_code}: {response.text[:500]}")
+            return None, ExecResult.infra_error(
+                f"service answered {response.status_code}: {response.text[:500]}"
+            )
         return response.json(), None
 
     def _call(self, method: str, path: str, body: Any, run_timeout_s: float, retry: bool = True):
@@ -99,12 +114,17 @@ class SandboxClient:
     async def _acall(self, method: str, path: str, body: Any, run_timeout_s: float):
         loop = asyncio.get_running_loop()
         if self._ahttp is None or self._aloop is not loop:  # an AsyncClient belongs to one event loop
-            self._ahttp, self._aloop = httpx.AsyncClient(base_url=self.url, limits=self._limits, timeout=None), loop
+            self._ahttp, self._aloop = (
+                httpx.AsyncClient(base_url=self.url, limits=self._limits, timeout=None),
+                loop,
+            )
         started = time.monotonic()
         last: ExecResult | None = None
         for attempt in range(self.retries + 1):
             try:
-                response = await self._ahttp.request(method, path, json=body, timeout=self._timeout(run_timeout_s))
+                response = await self._ahttp.request(
+                    method, path, json=body, timeout=self._timeout(run_timeout_s)
+                )
             except httpx.HTTPError as exc:
                 last = ExecResult.infra_error(f"cannot reach the sandbox service at {self.url}: {exc!r}")
             else:
@@ -116,16 +136,29 @@ class SandboxClient:
         last.wall_s = time.monotonic() - started
         return None, last
 
-    def _request(self, code: str, language: str, stdin: Any, files: Any, timeout_s: float | None,
-                 memory_mb: int | None) -> RunRequest:
-        return RunRequest(code=code, language=language, stdin=stdin, files=files,
-                          timeout_s=self.timeout_s if timeout_s is None else timeout_s,
-                          memory_mb=self.memory_mb if memory_mb is None else memory_mb)
+    def _request(
+        self, code: str, language: str, stdin: Any, files: Any, timeout_s: float | None, memory_mb: int | None
+    ) -> RunRequest:
+        return RunRequest(
+            code=code,
+            language=language,
+            stdin=stdin,
+            files=files,
+            timeout_s=self.timeout_s if timeout_s is None else timeout_s,
+            memory_mb=self.memory_mb if memory_mb is None else memory_mb,
+        )
 
     # ------------------------------------------------------------ the Sandbox API
-    def run(self, code: str, *, language: str = "python", stdin: str | bytes | None = None,
-            files: dict[str, str | bytes] | None = None, timeout_s: float | None = None,
-            memory_mb: int | None = None) -> ExecResult:
+    def run(
+        self,
+        code: str,
+        *,
+        language: str = "python",
+        stdin: str | bytes | None = None,
+        files: dict[str, str | bytes] | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> ExecResult:
         return self.run_request(self._request(code, language, stdin, files, timeout_s, memory_mb))
 
     def run_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
@@ -133,9 +166,16 @@ class SandboxClient:
         data, error = self._call("POST", "/run", request.to_json(), float(request.timeout_s))
         return error or ExecResult.from_dict(data)
 
-    async def arun(self, code: str, *, language: str = "python", stdin: str | bytes | None = None,
-                   files: dict[str, str | bytes] | None = None, timeout_s: float | None = None,
-                   memory_mb: int | None = None) -> ExecResult:
+    async def arun(
+        self,
+        code: str,
+        *,
+        language: str = "python",
+        stdin: str | bytes | None = None,
+        files: dict[str, str | bytes] | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> ExecResult:
         request = self._request(code, language, stdin, files, timeout_s, memory_mb)
         data, error = await self._acall("POST", "/run", request.to_json(), float(request.timeout_s))
         return error or ExecResult.from_dict(data)

@@ -7,8 +7,23 @@ from dataclasses import dataclass
 
 BACKENDS = ("bwrap", "rlimits", "docker")
 DEFAULT_IMAGE = "python:3.11-slim"
-PRELOAD = ("json", "re", "math", "collections", "itertools", "functools", "random", "string", "heapq",
-           "bisect", "fractions", "decimal", "typing", "dataclasses", "ctypes")
+PRELOAD = (
+    "json",
+    "re",
+    "math",
+    "collections",
+    "itertools",
+    "functools",
+    "random",
+    "string",
+    "heapq",
+    "bisect",
+    "fractions",
+    "decimal",
+    "typing",
+    "dataclasses",
+    "ctypes",
+)
 
 
 def machine_workers() -> int:

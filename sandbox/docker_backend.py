@@ -53,15 +53,26 @@ class DockerRunner:
             try:
                 self.client.images.pull(self.cfg.image)
             except docker.errors.APIError as exc:
-                raise RuntimeError(f"image {self.cfg.image!r} is not on the engine and cannot be pulled "
-                                   f"(set TOOLGYM_SANDBOX_IMAGE to a local image): {exc}") from exc
+                raise RuntimeError(
+                    f"image {self.cfg.image!r} is not on the engine and cannot be pulled "
+                    f"(set TOOLGYM_SANDBOX_IMAGE to a local image): {exc}"
+                ) from exc
         self._image_ok = True
 
     def _command(self, request: RunRequest) -> list[str]:
         cfg = self.cfg
-        init = {"uid": CONTAINER_UID, "gid": CONTAINER_UID, "nproc": cfg.nproc, "nofile": cfg.nofile,
-                "fsize_mb": cfg.fsize_mb, "bash": "/bin/bash", "workdir": launch.WORKDIR, "tmpdir": "/tmp",
-                "wipe": [], "kill_mode": "namespace"}
+        init = {
+            "uid": CONTAINER_UID,
+            "gid": CONTAINER_UID,
+            "nproc": cfg.nproc,
+            "nofile": cfg.nofile,
+            "fsize_mb": cfg.fsize_mb,
+            "bash": "/bin/bash",
+            "workdir": launch.WORKDIR,
+            "tmpdir": "/tmp",
+            "wipe": [],
+            "kill_mode": "namespace",
+        }
         run = {"op": "run", **request.wire(), "max_output_bytes": cfg.max_output_bytes}
         payload = base64.b64encode(json.dumps({"init": init, "run": run}).encode()).decode()
         return ["python3", "-I", "-c", launch.BOOT, self.source, payload]
@@ -73,11 +84,20 @@ class DockerRunner:
         try:
             self._ensure_image()
             container = self.client.containers.create(
-                self.cfg.image, self._command(request), network_mode="none", read_only=True,
+                self.cfg.image,
+                self._command(request),
+                network_mode="none",
+                read_only=True,
                 tmpfs={launch.WORKDIR: size + ",mode=1777", "/tmp": size + ",mode=1777"},
-                working_dir=launch.WORKDIR, user="0", mem_limit=f"{int(request.memory_mb) + 128}m",
-                pids_limit=self.cfg.nproc + 16, cap_drop=["ALL"], cap_add=list(launch.CAPS),
-                security_opt=["no-new-privileges"], environment={}, detach=True,
+                working_dir=launch.WORKDIR,
+                user="0",
+                mem_limit=f"{int(request.memory_mb) + 128}m",
+                pids_limit=self.cfg.nproc + 16,
+                cap_drop=["ALL"],
+                cap_add=list(launch.CAPS),
+                security_opt=["no-new-privileges"],
+                environment={},
+                detach=True,
             )
             container.start()
             container.wait(timeout=float(request.timeout_s) + START_GRACE_S)

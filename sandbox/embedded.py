@@ -48,12 +48,17 @@ class Session:
         with self._lock:
             self.last_used = time.monotonic()
             if self.closed_reason is not None:
-                return ExecResult(stderr=f"session is closed ({self.closed_reason}); open a new one",
-                                  exit_code=None, status="error")
+                return ExecResult(
+                    stderr=f"session is closed ({self.closed_reason}); open a new one",
+                    exit_code=None,
+                    status="error",
+                )
             started = time.monotonic()
             try:
-                answer = self._worker.call({"op": "session_run", "code": request.code,
-                                            "timeout_s": float(request.timeout_s)}, float(request.timeout_s))
+                answer = self._worker.call(
+                    {"op": "session_run", "code": request.code, "timeout_s": float(request.timeout_s)},
+                    float(request.timeout_s),
+                )
             except WorkerError as exc:
                 self._end("the sandbox failed")
                 return ExecResult.infra_error(str(exc), time.monotonic() - started)
@@ -118,14 +123,26 @@ class Sandbox:
         self._reaper.start()
 
     # ------------------------------------------------------------ runs
-    def run(self, code: str, *, language: str = "python", stdin: str | bytes | None = None,
-            files: dict[str, str | bytes] | None = None, timeout_s: float | None = None,
-            memory_mb: int | None = None) -> ExecResult:
+    def run(
+        self,
+        code: str,
+        *,
+        language: str = "python",
+        stdin: str | bytes | None = None,
+        files: dict[str, str | bytes] | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> ExecResult:
         """Run ``code`` isolated and bounded; never raises for what the code does (bad arguments raise
         ValueError, a failing sandbox gives ``status="sandbox_error"``)."""
-        request = RunRequest(code=code, language=language, stdin=stdin, files=files,
-                             timeout_s=self.config.timeout_s if timeout_s is None else timeout_s,
-                             memory_mb=self.config.memory_mb if memory_mb is None else memory_mb)
+        request = RunRequest(
+            code=code,
+            language=language,
+            stdin=stdin,
+            files=files,
+            timeout_s=self.config.timeout_s if timeout_s is None else timeout_s,
+            memory_mb=self.config.memory_mb if memory_mb is None else memory_mb,
+        )
         return self.run_request(request)
 
     def run_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
@@ -134,8 +151,10 @@ class Sandbox:
         if self._closed:
             raise RuntimeError("sandbox is closed")
         if os.getpid() != self._pid:
-            raise RuntimeError("this Sandbox was created in the parent process; after a fork, create a new "
-                               "one (get_sandbox() does so by itself)")
+            raise RuntimeError(
+                "this Sandbox was created in the parent process; after a fork, create a new "
+                "one (get_sandbox() does so by itself)"
+            )
         started = time.monotonic()
         if self._docker is not None:
             return self._docker.run(request)
@@ -148,15 +167,23 @@ class Sandbox:
             return ExecResult.infra_error(str(exc), time.monotonic() - started)
         return ExecResult.from_dict(answer)
 
-    async def arun(self, code: str, *, language: str = "python", stdin: str | bytes | None = None,
-                   files: dict[str, str | bytes] | None = None, timeout_s: float | None = None,
-                   memory_mb: int | None = None) -> ExecResult:
+    async def arun(
+        self,
+        code: str,
+        *,
+        language: str = "python",
+        stdin: str | bytes | None = None,
+        files: dict[str, str | bytes] | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> ExecResult:
         """``run`` without blocking the event loop; waits for a free worker like ``run``."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor,
-            lambda: self.run(code, language=language, stdin=stdin, files=files, timeout_s=timeout_s,
-                             memory_mb=memory_mb),
+            lambda: self.run(
+                code, language=language, stdin=stdin, files=files, timeout_s=timeout_s, memory_mb=memory_mb
+            ),
         )
 
     def run_batch(self, requests: Sequence[RunRequest | dict[str, Any]]) -> list[ExecResult]:
@@ -167,15 +194,21 @@ class Sandbox:
     async def arun_batch(self, requests: Sequence[RunRequest | dict[str, Any]]) -> list[ExecResult]:
         checked = [RunRequest.coerce(r) for r in requests]
         loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(*(loop.run_in_executor(self._executor, self.run_request, r)
-                                           for r in checked)))
+        return list(
+            await asyncio.gather(
+                *(loop.run_in_executor(self._executor, self.run_request, r) for r in checked)
+            )
+        )
 
     # ------------------------------------------------------------ sessions
     def open_session(self, *, timeout_s: float | None = None, memory_mb: int | None = None) -> Session:
         """A persistent interpreter in its own sandbox (not taken from the pool)."""
         cfg = self.config
-        request = RunRequest(code="", timeout_s=cfg.timeout_s if timeout_s is None else timeout_s,
-                             memory_mb=cfg.memory_mb if memory_mb is None else memory_mb)
+        request = RunRequest(
+            code="",
+            timeout_s=cfg.timeout_s if timeout_s is None else timeout_s,
+            memory_mb=cfg.memory_mb if memory_mb is None else memory_mb,
+        )
         if self._docker is not None:
             raise SandboxError("sessions need the bwrap or rlimits backend")
         with self._sessions_lock:
@@ -187,8 +220,10 @@ class Sandbox:
             worker = None
             try:
                 worker = Worker(cfg, self._pool.python)
-                worker.call({"op": "session_open", **request.wire(), "max_output_bytes": cfg.max_output_bytes},
-                            float(request.timeout_s))
+                worker.call(
+                    {"op": "session_open", **request.wire(), "max_output_bytes": cfg.max_output_bytes},
+                    float(request.timeout_s),
+                )
             except WorkerError as exc:
                 if worker is not None:
                     worker.close()

@@ -32,7 +32,12 @@ import types
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
-ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
+ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONIOENCODING": "utf-8",
+}
 CPU_GRACE_S = 1
 SESSION_CPU_S = 3600
 KILL_WAIT_S = 2.0

@@ -59,8 +59,13 @@ def world_readable(path: str) -> bool:
 def find_python(preferred: str | None = None) -> str:
     """An interpreter runs' uid can execute: ``preferred``, $TOOLGYM_SANDBOX_PYTHON, the system's
     python3, then this process's own (which often lives under a private home)."""
-    candidates = [preferred, os.environ.get("TOOLGYM_SANDBOX_PYTHON"), "/usr/bin/python3",
-                  "/usr/local/bin/python3", sys.executable]
+    candidates = [
+        preferred,
+        os.environ.get("TOOLGYM_SANDBOX_PYTHON"),
+        "/usr/bin/python3",
+        "/usr/local/bin/python3",
+        sys.executable,
+    ]
     for candidate in candidates:
         if candidate and os.path.exists(candidate) and world_readable(candidate):
             return os.path.realpath(candidate)
@@ -125,15 +130,54 @@ def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]
     namespace, and a few capabilities for the server only (its runs drop them with their uid). As
     another user: a user namespace without capabilities, runs share the server's uid."""
     size = str(cfg.tmpfs_mb * 1024 * 1024)
-    args = [find_bwrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent", "--new-session",
-            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8"]
+    args = [
+        find_bwrap(),
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+    ]
     args += _root_mounts(python)
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
-             "--perms", "0755", "--size", size, "--tmpfs", WORKDIR,
-             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-             "--remount-ro", "/", "--chdir", WORKDIR]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        size,
+        "--tmpfs",
+        "/dev/shm",
+        "--perms",
+        "0755",
+        "--size",
+        size,
+        "--tmpfs",
+        WORKDIR,
+        "--perms",
+        "1777",
+        "--size",
+        size,
+        "--tmpfs",
+        "/tmp",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        WORKDIR,
+    ]
     if os.geteuid() == 0:
         # as root, without a user namespace: the server keeps only what it needs to drop each run to
         # its own uid and clean up after it
@@ -142,8 +186,14 @@ def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]
             args += ["--cap-add", cap]
     else:
         # as another user: a user namespace, in which server and runs share one uid without capabilities
-        args += ["--unshare-user", "--disable-userns", "--uid", str(UNPRIVILEGED_INNER_UID),
-                 "--gid", str(UNPRIVILEGED_INNER_UID)]
+        args += [
+            "--unshare-user",
+            "--disable-userns",
+            "--uid",
+            str(UNPRIVILEGED_INNER_UID),
+            "--gid",
+            str(UNPRIVILEGED_INNER_UID),
+        ]
     args += ["--seccomp", str(seccomp_fd), "--", python, "-I", "-c", BOOT, server_source()]
     return args
 
@@ -158,8 +208,21 @@ def probe_bwrap() -> None:
     import subprocess
 
     userns = [] if os.geteuid() == 0 else ["--unshare-user"]
-    cmd = [find_bwrap(), *userns, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
-           "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true"]
+    cmd = [
+        find_bwrap(),
+        *userns,
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--",
+        "/bin/true",
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -55,7 +55,13 @@ class ExecResult:
     @classmethod
     def infra_error(cls, reason: str, wall_s: float = 0.0) -> ExecResult:
         """A ``sandbox_error`` result carrying ``reason`` in stderr."""
-        return cls(stdout="", stderr=f"sandbox error: {reason}", exit_code=None, status="sandbox_error", wall_s=wall_s)
+        return cls(
+            stdout="",
+            stderr=f"sandbox error: {reason}",
+            exit_code=None,
+            status="sandbox_error",
+            wall_s=wall_s,
+        )
 
 
 @dataclass
@@ -117,6 +123,7 @@ class RunRequest:
 
     def to_json(self) -> dict[str, Any]:
         """The request as the HTTP API carries it (text fields only)."""
+
         def text(value: str | bytes) -> str:
             return value.decode("utf-8") if isinstance(value, bytes) else value
 

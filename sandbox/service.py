@@ -63,9 +63,12 @@ class Metrics:
     def text(self, gauges: dict[str, float]) -> str:
         lines = ["# TYPE toolgym_sandbox_runs_total counter"]
         lines += [f'toolgym_sandbox_runs_total{{status="{s}"}} {self.by_status[s]}' for s in STATUSES]
-        lines += ["# TYPE toolgym_sandbox_rejected_total counter", f"toolgym_sandbox_rejected_total {self.rejected}",
-                  "# TYPE toolgym_sandbox_run_seconds_total counter",
-                  f"toolgym_sandbox_run_seconds_total {self.run_seconds:.6f}"]
+        lines += [
+            "# TYPE toolgym_sandbox_rejected_total counter",
+            f"toolgym_sandbox_rejected_total {self.rejected}",
+            "# TYPE toolgym_sandbox_run_seconds_total counter",
+            f"toolgym_sandbox_run_seconds_total {self.run_seconds:.6f}",
+        ]
         for name, value in gauges.items():
             lines += [f"# TYPE toolgym_sandbox_{name} gauge", f"toolgym_sandbox_{name} {value}"]
         return "\n".join(lines) + "\n"
@@ -96,16 +99,24 @@ def create_app(sandbox: Sandbox | None = None, *, max_pending: int = 1024, **con
     def admit(n: int) -> None:
         if state["pending"] + n > max_pending:
             metrics.rejected += n
-            raise HTTPException(429, f"sandbox at capacity ({max_pending} pending runs); retry later",
-                                headers={"Retry-After": "1"})
+            raise HTTPException(
+                429,
+                f"sandbox at capacity ({max_pending} pending runs); retry later",
+                headers={"Retry-After": "1"},
+            )
         state["pending"] += n
 
     def request_of(body: RunBody) -> RunRequest:
         cfg = sb().config
         try:
-            return RunRequest(code=body.code, language=body.language, stdin=body.stdin, files=body.files,
-                              timeout_s=cfg.timeout_s if body.timeout_s is None else body.timeout_s,
-                              memory_mb=cfg.memory_mb if body.memory_mb is None else body.memory_mb)
+            return RunRequest(
+                code=body.code,
+                language=body.language,
+                stdin=body.stdin,
+                files=body.files,
+                timeout_s=cfg.timeout_s if body.timeout_s is None else body.timeout_s,
+                memory_mb=cfg.memory_mb if body.memory_mb is None else body.memory_mb,
+            )
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from exc
 
@@ -138,7 +149,9 @@ def create_app(sandbox: Sandbox | None = None, *, max_pending: int = 1024, **con
     @app.post("/sessions")
     async def open_session(body: SessionBody) -> dict[str, Any]:
         try:
-            session = await asyncio.to_thread(sb().open_session, timeout_s=body.timeout_s, memory_mb=body.memory_mb)
+            session = await asyncio.to_thread(
+                sb().open_session, timeout_s=body.timeout_s, memory_mb=body.memory_mb
+            )
         except SessionLimit as exc:
             metrics.rejected += 1
             raise HTTPException(429, str(exc), headers={"Retry-After": "5"}) from exc
@@ -150,7 +163,9 @@ def create_app(sandbox: Sandbox | None = None, *, max_pending: int = 1024, **con
     async def session_run(session_id: str, body: CellBody) -> dict[str, Any]:
         session = sb().session(session_id)
         if session is None:
-            raise HTTPException(404, f"no open session {session_id!r} (closed, idle too long, or never opened)")
+            raise HTTPException(
+                404, f"no open session {session_id!r} (closed, idle too long, or never opened)"
+            )
         result = await session.arun(body.code, timeout_s=body.timeout_s)
         metrics.record(result.status, result.wall_s)
         return result.to_dict() | {"alive": session.alive}
@@ -170,8 +185,12 @@ def create_app(sandbox: Sandbox | None = None, *, max_pending: int = 1024, **con
     @app.get("/metrics")
     async def prometheus() -> Response:
         stats = sb().stats()
-        gauges = {"pending": state["pending"], "busy_workers": stats["busy"], "warm_workers": stats["warm_workers"],
-                  "sessions": stats["sessions"]}
+        gauges = {
+            "pending": state["pending"],
+            "busy_workers": stats["busy"],
+            "warm_workers": stats["warm_workers"],
+            "sessions": stats["sessions"],
+        }
         return Response(metrics.text(gauges), media_type="text/plain; version=0.0.4")
 
     return app
@@ -181,5 +200,11 @@ def serve(host: str = "127.0.0.1", port: int = 8080, *, max_pending: int = 1024,
     """Run the service with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(max_pending=max_pending, **config), host=host, port=port, log_level="warning",
-                backlog=2048, timeout_keep_alive=30)
+    uvicorn.run(
+        create_app(max_pending=max_pending, **config),
+        host=host,
+        port=port,
+        log_level="warning",
+        backlog=2048,
+        timeout_keep_alive=30,
+    )

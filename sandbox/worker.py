@@ -48,20 +48,40 @@ class Worker:
 
     def _init_frame(self) -> dict[str, Any]:
         cfg = self.cfg
-        frame = {"op": "init", "uid": self.lease.uid, "gid": self.lease.uid, "nproc": cfg.nproc,
-                 "nofile": cfg.nofile, "fsize_mb": cfg.fsize_mb, "bash": "/bin/bash",
-                 "preload": list(cfg.preload)}
+        frame = {
+            "op": "init",
+            "uid": self.lease.uid,
+            "gid": self.lease.uid,
+            "nproc": cfg.nproc,
+            "nofile": cfg.nofile,
+            "fsize_mb": cfg.fsize_mb,
+            "bash": "/bin/bash",
+            "preload": list(cfg.preload),
+        }
         if cfg.backend == "bwrap":
-            return frame | {"workdir": launch.WORKDIR, "tmpdir": "/tmp", "wipe": [launch.WORKDIR, "/tmp", "/dev/shm"],
-                            "kill_mode": "namespace"}
+            return frame | {
+                "workdir": launch.WORKDIR,
+                "tmpdir": "/tmp",
+                "wipe": [launch.WORKDIR, "/tmp", "/dev/shm"],
+                "kill_mode": "namespace",
+            }
         self._hostdir = tempfile.mkdtemp(prefix="toolgym-sandbox-")
         os.chmod(self._hostdir, 0o755)
         if os.geteuid() == 0:
-            return frame | {"workdir": self._hostdir, "tmpdir": self._hostdir, "wipe": [self._hostdir],
-                            "kill_mode": "uid"}
+            return frame | {
+                "workdir": self._hostdir,
+                "tmpdir": self._hostdir,
+                "wipe": [self._hostdir],
+                "kill_mode": "uid",
+            }
         # not root and no namespaces: RLIMIT_NPROC would count all of this user's processes
-        return frame | {"workdir": self._hostdir, "tmpdir": self._hostdir, "wipe": [self._hostdir],
-                        "kill_mode": "group", "nproc": 0}
+        return frame | {
+            "workdir": self._hostdir,
+            "tmpdir": self._hostdir,
+            "wipe": [self._hostdir],
+            "kill_mode": "group",
+            "nproc": 0,
+        }
 
     def _start(self) -> None:
         init = self._init_frame()
@@ -69,15 +89,26 @@ class Worker:
             seccomp_fd = filter_fd()
             try:
                 cmd = launch.bwrap_command(self.cfg, self.python, seccomp_fd)
-                self.proc = launch.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, pass_fds=(seccomp_fd,),
-                                             start_new_session=True)
+                self.proc = launch.popen(
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    pass_fds=(seccomp_fd,),
+                    start_new_session=True,
+                )
             finally:
                 os.close(seccomp_fd)
         else:
-            self.proc = launch.popen(launch.rlimits_command(self.python), stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         start_new_session=True, cwd=init["workdir"], env={"PATH": "/usr/bin:/bin"})
+            self.proc = launch.popen(
+                launch.rlimits_command(self.python),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                cwd=init["workdir"],
+                env={"PATH": "/usr/bin:/bin"},
+            )
         threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
         try:
             fork_server.write_frame(self.proc.stdin.fileno(), init)

@@ -16,7 +16,12 @@ def tiny_cmd(
         Path, typer.Argument(help="Folder to write the model, tokenizer and chat template to.")
     ],
     vocab_size: Annotated[int, typer.Option(help="Tokenizer vocabulary (BPE trained locally).")] = 1024,
-    hidden_size: Annotated[int, typer.Option(help="Hidden size; 2 heads, so 128 gives the head size 64 that vLLM CPU kernels support.")] = 128,
+    hidden_size: Annotated[
+        int,
+        typer.Option(
+            help="Hidden size; 2 heads, so 128 gives the head size 64 that vLLM CPU kernels support."
+        ),
+    ] = 128,
     layers: Annotated[int, typer.Option(help="Transformer layers.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the weights and of the tokenizer's training text.")] = 0,
 ) -> None:

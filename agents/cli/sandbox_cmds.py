@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-sandbox_app = typer.Typer(help="Isolated code execution: run the sandbox service or one snippet.",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Isolated code execution: run the sandbox service or one snippet.", no_args_is_help=True
+)
 
 
 @sandbox_app.command("serve")
@@ -26,8 +27,15 @@ def serve(
     from sandbox.service import serve as run_service
 
     typer.echo(f"toolgym sandbox service on http://{host}:{port} (backend {backend})", err=True)
-    run_service(host, port, max_pending=max_pending, workers=workers, backend=backend,
-                max_sessions=max_sessions, allow_unsafe=allow_unsafe)
+    run_service(
+        host,
+        port,
+        max_pending=max_pending,
+        workers=workers,
+        backend=backend,
+        max_sessions=max_sessions,
+        allow_unsafe=allow_unsafe,
+    )
 
 
 @sandbox_app.command("run")

@@ -58,8 +58,13 @@ class CodeEnv(ToolEnv):
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
         super().__init__(render_mode=render_mode, **kwargs)
         cfg = self.config
-        self.interpreter = Interpreter(cfg.sandbox_url, persistent=cfg.persistent, timeout_s=cfg.run_timeout_s,
-                                       memory_mb=cfg.memory_mb, max_output_chars=cfg.max_output_chars)
+        self.interpreter = Interpreter(
+            cfg.sandbox_url,
+            persistent=cfg.persistent,
+            timeout_s=cfg.run_timeout_s,
+            memory_mb=cfg.memory_mb,
+            max_output_chars=cfg.max_output_chars,
+        )
 
     def tools(self) -> list:
         return [self.python]
@@ -96,5 +101,9 @@ class GradedEnv(CodeEnv):
     @property
     def grader(self) -> Grader:
         cfg = self.config
-        return Grader(sandbox_for(cfg.sandbox_url), call_timeout_s=cfg.call_timeout_s,
-                      timeout_s=cfg.grade_timeout_s, memory_mb=cfg.memory_mb)
+        return Grader(
+            sandbox_for(cfg.sandbox_url),
+            call_timeout_s=cfg.call_timeout_s,
+            timeout_s=cfg.grade_timeout_s,
+            memory_mb=cfg.memory_mb,
+        )

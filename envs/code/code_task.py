@@ -78,7 +78,12 @@ def parse_row(row: dict[str, Any], index: int) -> CodeTaskSpec:
         hidden: HiddenTests | tuple[IOCase, ...] = HiddenTests(tests=tests, entry_point=entry)
     elif isinstance(tests, dict) and "inputs" in tests and "outputs" in tests:
         inputs, outputs = tests["inputs"], tests["outputs"]
-        if not isinstance(inputs, list) or not isinstance(outputs, list) or len(inputs) != len(outputs) or not inputs:
+        if (
+            not isinstance(inputs, list)
+            or not isinstance(outputs, list)
+            or len(inputs) != len(outputs)
+            or not inputs
+        ):
             raise ValueError("'tests' inputs and outputs must be non-empty lists of the same length")
         if tests.get("fn_name"):
             entry = str(tests["fn_name"])
@@ -90,8 +95,10 @@ def parse_row(row: dict[str, Any], index: int) -> CodeTaskSpec:
             raise ValueError("'tests' as a list must hold {'input': ..., 'output': ...} cases")
         hidden = tuple(IOCase(_text(c["input"]), _text(c["output"])) for c in tests)
     else:
-        raise ValueError("'tests' must be Python assert code, a list of stdin/stdout cases or "
-                         "{'inputs': [...], 'outputs': [...]}")
+        raise ValueError(
+            "'tests' must be Python assert code, a list of stdin/stdout cases or "
+            "{'inputs': [...], 'outputs': [...]}"
+        )
     task_id = str(row.get("id", row.get("task_id", index)))
     return CodeTaskSpec(task_id, prompt, hidden, entry, str(row.get("solution") or ""))
 
@@ -210,8 +217,12 @@ class CodeTaskEnv(GradedEnv):
         else:
             how = "Define the functions the task asks for."
         answer = f"```python\n{spec.solution}\n```" if spec.solution else ""
-        return Task(id=spec.id, prompt=f"{spec.prompt.strip()}\n\n{how}", answer=answer,
-                    metadata={"io": isinstance(spec.tests, tuple), "entry_point": spec.entry_point})
+        return Task(
+            id=spec.id,
+            prompt=f"{spec.prompt.strip()}\n\n{how}",
+            answer=answer,
+            metadata={"io": isinstance(spec.tests, tuple), "entry_point": spec.entry_point},
+        )
 
     def verify(self, task: Task, answer: str) -> Verdict:
         spec = self.specs[task.id]

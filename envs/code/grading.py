@@ -52,7 +52,9 @@ def count_asserts(tests: str) -> int:
     """How many assertions (not counting constant ones like ``assert True``) the test code holds."""
     tree = ast.parse(tests)
     return sum(
-        1 for node in ast.walk(tree) if isinstance(node, ast.Assert) and not isinstance(node.test, ast.Constant)
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assert) and not isinstance(node.test, ast.Constant)
     )
 
 
@@ -61,8 +63,10 @@ def _defines_uncalled_check(tests: str) -> bool:
     body = ast.parse(tests).body
     defined = any(isinstance(n, ast.FunctionDef) and n.name == "check" for n in body)
     called = any(
-        isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
-        and isinstance(n.value.func, ast.Name) and n.value.func.id == "check"
+        isinstance(n, ast.Expr)
+        and isinstance(n.value, ast.Call)
+        and isinstance(n.value.func, ast.Name)
+        and n.value.func.id == "check"
         for n in body
     )
     return defined and not called
@@ -90,8 +94,9 @@ class HiddenTests:
         if n == 0:
             raise ValueError("hidden tests hold no assert statement (constant asserts do not count)")
         if not self.entry_point and _defines_uncalled_check(self.tests):
-            raise ValueError("tests define check(candidate) but never call it, and no entry_point names "
-                             "the candidate")
+            raise ValueError(
+                "tests define check(candidate) but never call it, and no entry_point names the candidate"
+            )
 
     @property
     def total(self) -> int:
@@ -128,9 +133,17 @@ class GradeResult:
             feedback += f" ({self.status})"
         if self.load_error:
             feedback += f"; the code raised while loading: {self.load_error}"
-        parts = {"tests_passed": float(self.passed), "tests_total": float(self.total), "pass_rate": self.fraction}
-        return Verdict(score=self.fraction, success=self.total > 0 and self.passed == self.total,
-                       parts=parts, feedback=feedback)
+        parts = {
+            "tests_passed": float(self.passed),
+            "tests_total": float(self.total),
+            "pass_rate": self.fraction,
+        }
+        return Verdict(
+            score=self.fraction,
+            success=self.total > 0 and self.passed == self.total,
+            parts=parts,
+            feedback=feedback,
+        )
 
 
 def _raise_for_infra(result: Any) -> None:
@@ -150,8 +163,9 @@ class Grader:
     stdin/stdout case).
     """
 
-    def __init__(self, sandbox: Any, *, call_timeout_s: float = 5.0, timeout_s: float = 30.0,
-                 memory_mb: int = 512):
+    def __init__(
+        self, sandbox: Any, *, call_timeout_s: float = 5.0, timeout_s: float = 30.0, memory_mb: int = 512
+    ):
         if not 0 < call_timeout_s <= timeout_s:
             raise ValueError(f"call_timeout_s must be in (0, timeout_s={timeout_s}], got {call_timeout_s}")
         self.sandbox = sandbox
@@ -185,16 +199,22 @@ class Grader:
         total = tests.total
         for line in result.stdout.splitlines():
             if line.startswith(token + " "):
-                report = json.loads(line[len(token) + 1:])
+                report = json.loads(line[len(token) + 1 :])
                 passed = sum(1 for ok in report["results"].values() if ok is True)
-                return GradeResult(passed, len(report["results"]), report.get("load_error"),
-                                   list(report.get("errors", [])))
+                return GradeResult(
+                    passed, len(report["results"]), report.get("load_error"), list(report.get("errors", []))
+                )
         first = result.stdout.splitlines()[0] if result.stdout else ""
         if first.startswith("HARNESS-ERROR"):
-            raise InfraError(f"the hidden tests could not run: {first[len('HARNESS-ERROR'):].strip()}")
+            raise InfraError(f"the hidden tests could not run: {first[len('HARNESS-ERROR') :].strip()}")
         # The harness was killed before it reported (by the submission, or out of time or memory).
-        return GradeResult(0, total, None, ["the grader was stopped before it reported"],
-                           status=result.status if result.status != "ok" else "error")
+        return GradeResult(
+            0,
+            total,
+            None,
+            ["the grader was stopped before it reported"],
+            status=result.status if result.status != "ok" else "error",
+        )
 
     def grade(self, submission: str, tests: HiddenTests) -> GradeResult:
         """Run ``tests`` against ``submission`` (Python source)."""
@@ -204,7 +224,10 @@ class Grader:
         """Grade many submissions in parallel (one sandbox batch)."""
         built = [self._request(sub, tests) for sub, tests in items]
         results = self.sandbox.run_batch([req for req, _ in built])
-        return [self._parse(r, token, tests) for r, (_, token), (_, tests) in zip(results, built, items, strict=True)]
+        return [
+            self._parse(r, token, tests)
+            for r, (_, token), (_, tests) in zip(results, built, items, strict=True)
+        ]
 
     # ---- stdin/stdout tests ------------------------------------------------------------------
     def grade_io(self, program: str, cases: Sequence[IOCase]) -> GradeResult:

@@ -43,10 +43,26 @@ MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 200
 MAX_HANDLES = 10_000
 MAX_RESPAWNS = 3
-IGNORED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE",
-                   "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGWINCH", "SIGIO")
+IGNORED_SIGNALS = (
+    "SIGINT",
+    "SIGTERM",
+    "SIGHUP",
+    "SIGQUIT",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGALRM",
+    "SIGPIPE",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGXCPU",
+    "SIGWINCH",
+    "SIGIO",
+)
 
-CHILD = r'''
+CHILD = r"""
 import base64, builtins, json, os, sys
 if "RD" not in globals():  # a fresh interpreter (a restart): the pipes are named on the command line
     RD, WR = int(sys.argv[1]), int(sys.argv[2])
@@ -162,7 +178,7 @@ while True:
         except BaseException:
             reply = {"ok": False, "error": "the submission raised an exception"}
     send(reply)
-'''
+"""
 
 
 class CandidateError(Exception):
@@ -194,7 +210,9 @@ class Child:
             c_r, p_w = os.pipe()
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", CHILD, str(c_r), str(c_w)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 pass_fds=(c_r, c_w),
             )
             os.close(c_r)
@@ -202,7 +220,9 @@ class Child:
             self.rd, self.wr = p_r, p_w
         reply = self._rpc({"op": "load", "code": self.submission})
         names = reply.get("names") if isinstance(reply.get("names"), list) else []
-        self.names = [n for n in names[:10_000] if isinstance(n, str) and n.isidentifier() and not n.startswith("__")]
+        self.names = [
+            n for n in names[:10_000] if isinstance(n, str) and n.isidentifier() and not n.startswith("__")
+        ]
         if not reply.get("ok") and self.load_error is None:
             self.load_error = str(reply.get("error"))[:300]
 
@@ -241,7 +261,7 @@ class Child:
             os.write(self.wr, len(data).to_bytes(8, "big"))
             view = memoryview(data)
             while view:
-                view = view[os.write(self.wr, view[:65536]):]
+                view = view[os.write(self.wr, view[:65536]) :]
             n = int.from_bytes(self._read_exact(8, until), "big")
             if n > MAX_FRAME:
                 raise ValueError("reply too large")
@@ -279,8 +299,12 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         return self._child.request(
-            {"op": "call", "ref": self._ref, "args": [encode(a) for a in args],
-             "kwargs": {str(k): encode(v) for k, v in kwargs.items()}}
+            {
+                "op": "call",
+                "ref": self._ref,
+                "args": [encode(a) for a in args],
+                "kwargs": {str(k): encode(v) for k, v in kwargs.items()},
+            }
         )
 
     def __getattr__(self, name):
@@ -527,8 +551,14 @@ def main():
     results = {}
     for aid, sid in asserts:
         results[str(aid)] = bool(outcomes.get(aid, False)) and sid not in aborted
-    line = json.dumps({"results": results, "errors": errors, "load_error": child.load_error,
-                       "elapsed_s": round(time.monotonic() - start, 4)})
+    line = json.dumps(
+        {
+            "results": results,
+            "errors": errors,
+            "load_error": child.load_error,
+            "elapsed_s": round(time.monotonic() - start, 4),
+        }
+    )
     sys.stdout.write(f"{token} {line}\n")
     sys.stdout.flush()
 

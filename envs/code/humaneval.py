@@ -127,14 +127,18 @@ class HumanEvalEnv(GradedEnv):
     def _load_task(self, task_id: str) -> Task:
         problems = load_problems()
         if task_id not in problems:
-            raise KeyError(f"unknown HumanEval task id {task_id!r}; ids run from HumanEval/0 to HumanEval/163")
+            raise KeyError(
+                f"unknown HumanEval task id {task_id!r}; ids run from HumanEval/0 to HumanEval/163"
+            )
         p = problems[task_id]
-        prompt = (
-            f"Implement the function `{p['entry_point']}`:\n\n```python\n{p['prompt'].strip()}\n```"
-        )
+        prompt = f"Implement the function `{p['entry_point']}`:\n\n```python\n{p['prompt'].strip()}\n```"
         answer = f"```python\n{p['prompt']}{p['canonical_solution']}```"
-        return Task(id=task_id, prompt=prompt, answer=answer,
-                    metadata={"entry_point": p["entry_point"], "source": p["prompt"]})
+        return Task(
+            id=task_id,
+            prompt=prompt,
+            answer=answer,
+            metadata={"entry_point": p["entry_point"], "source": p["prompt"]},
+        )
 
     def submission(self, task: Task, answer: str) -> str:
         """The program graded for a final answer."""

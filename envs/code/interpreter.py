@@ -16,7 +16,7 @@ def strip_fences(code: str) -> str:
     text = code.strip()
     for fence in _FENCED:
         if text.startswith(fence) and text.endswith("```") and len(text) > len(fence) + 3:
-            return text[len(fence):-3].strip("\n")
+            return text[len(fence) : -3].strip("\n")
     return code
 
 
@@ -56,8 +56,15 @@ class Interpreter:
     """Runs code for one episode. ``persistent``: one interpreter session keeps variables and imports
     across calls (opened on the first call, closed by ``close``); otherwise every call is a fresh run."""
 
-    def __init__(self, sandbox_url: str | None, *, persistent: bool, timeout_s: float, memory_mb: int,
-                 max_output_chars: int):
+    def __init__(
+        self,
+        sandbox_url: str | None,
+        *,
+        persistent: bool,
+        timeout_s: float,
+        memory_mb: int,
+        max_output_chars: int,
+    ):
         self.sandbox_url = sandbox_url
         self.persistent = persistent
         self.timeout_s = timeout_s

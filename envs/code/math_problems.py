@@ -135,7 +135,10 @@ def _derangements(rng: np.random.Generator, d: float) -> tuple[str, int]:
     der = [1, 0]
     for i in range(2, n + 1):
         der.append((i - 1) * (der[-1] + der[-2]))
-    return f"In how many ways can {n} letters be put into their {n} envelopes so that none is in its own?", der[n]
+    return (
+        f"In how many ways can {n} letters be put into their {n} envelopes so that none is in its own?",
+        der[n],
+    )
 
 
 def _bounded_compositions(rng: np.random.Generator, d: float) -> tuple[str, int]:
@@ -172,7 +175,9 @@ def _linear_system(rng: np.random.Generator, d: float) -> tuple[str, int]:
             break
     sol = rng.integers(-20, 21, size=n)
     rhs = coef @ sol
-    eqs = [f"{_linear_text([int(c) for c in row], names)} = {int(r)}" for row, r in zip(coef, rhs, strict=True)]
+    eqs = [
+        f"{_linear_text([int(c) for c in row], names)} = {int(r)}" for row, r in zip(coef, rhs, strict=True)
+    ]
     weights = [_int(rng, 1, 5) for _ in range(n)]
     target = _linear_text(weights, names)
     value = sum(w * int(s) for w, s in zip(weights, sol, strict=True))

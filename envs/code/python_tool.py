@@ -47,7 +47,9 @@ class PythonToolConfig(CodeConfig):
             self.categories = tuple(self.categories)
             bad = [c for c in self.categories if c not in CATEGORIES]
             if bad or not self.categories:
-                raise ValueError(f"categories must be a non-empty subset of {list(CATEGORIES)}, got {bad or '[]'}")
+                raise ValueError(
+                    f"categories must be a non-empty subset of {list(CATEGORIES)}, got {bad or '[]'}"
+                )
 
     @property
     def chosen(self) -> tuple[str, ...]:

@@ -101,4 +101,6 @@ class CountdownEnv(PuzzleEnv):
         return prompt, expression, {"numbers": numbers, "target": target}
 
     def verify(self, task: Task, answer: str) -> Verdict:
-        return verify_expression(answer, task.metadata["numbers"], task.metadata["target"], self.config.use_all)
+        return verify_expression(
+            answer, task.metadata["numbers"], task.metadata["target"], self.config.use_all
+        )

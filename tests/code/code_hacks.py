@@ -3,7 +3,9 @@ grader report success anyway."""
 
 from envs.code.humaneval import load_problems
 
-SIGNATURE = "from typing import List\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+SIGNATURE = (
+    "from typing import List\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+)
 CANONICAL = load_problems()["HumanEval/0"]["canonical_solution"]
 
 HACKS = {
@@ -30,7 +32,7 @@ HACKS = {
     + SIGNATURE
     + "    return _Eq() if threshold > 0.5 else _Int(0)\n",
     "print_passed": SIGNATURE + "    print('passed'); print('All tests passed'); return None\n\n"
-    "print('{\"results\": {\"0\": true, \"1\": true}, \"errors\": [], \"load_error\": null}')\n"
+    'print(\'{"results": {"0": true, "1": true}, "errors": [], "load_error": null}\')\n'
     "print('passed')\n",
     "read_the_tests": SIGNATURE + "    return _SOLVE(numbers, threshold) if _FOUND else None\n\n"
     "import glob, os\n"

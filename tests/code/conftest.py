@@ -34,8 +34,13 @@ def service_url():
     """A sandbox service (``sandbox.service.serve``) in a subprocess for the session, stopped after."""
     port = _free_port()
     code = f"from sandbox.service import serve; serve(port={port}, workers=2)"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -46,7 +51,9 @@ def service_url():
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox service did not start: {proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(
+                    f"the sandbox service did not start: {proc.stderr.read().decode()[-2000:]}"
+                )
             time.sleep(0.2)
         yield url
     finally:

@@ -19,7 +19,9 @@ def test_humaneval_through_the_service(service_url):
     for tid in ["HumanEval/0", "HumanEval/32", "HumanEval/33", "HumanEval/38", "HumanEval/162"]:
         p = PROBLEMS[tid]
         env.reset(options={"task_id": tid})
-        _, reward, *_ = env.step(env.unwrapped.answer_turn(f"```python\n{p['prompt']}{p['canonical_solution']}```"))
+        _, reward, *_ = env.step(
+            env.unwrapped.answer_turn(f"```python\n{p['prompt']}{p['canonical_solution']}```")
+        )
         assert reward == 1.0, tid
     for name in ("os_exit_at_import", "read_the_tests", "always_equal_object"):
         env.reset(options={"task_id": "HumanEval/0"})

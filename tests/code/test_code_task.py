@@ -11,14 +11,24 @@ import envs  # noqa: F401  (registers the envs)
 from envs.code.code_task import EXAMPLE_TASKS, read_rows
 
 ROWS = [
-    {"id": "sq", "prompt": "Write square(x).", "tests": "assert square(3) == 9\nassert square(-2) == 4\n",
-     "solution": "def square(x):\n    return x * x"},
-    {"id": "echo", "prompt": "Print the input reversed.",
-     "tests": [{"input": "abc\n", "output": "cba\n"}, {"input": "xy\n", "output": "yx"}],
-     "solution": "print(input()[::-1])"},
-    {"task_id": "apps", "prompt": "Write double(x).",
-     "input_output": json.dumps({"fn_name": "double", "inputs": [[1], [2.5]], "outputs": [[2], [5.0]]}),
-     "solution": "def double(x):\n    return 2 * x"},
+    {
+        "id": "sq",
+        "prompt": "Write square(x).",
+        "tests": "assert square(3) == 9\nassert square(-2) == 4\n",
+        "solution": "def square(x):\n    return x * x",
+    },
+    {
+        "id": "echo",
+        "prompt": "Print the input reversed.",
+        "tests": [{"input": "abc\n", "output": "cba\n"}, {"input": "xy\n", "output": "yx"}],
+        "solution": "print(input()[::-1])",
+    },
+    {
+        "task_id": "apps",
+        "prompt": "Write double(x).",
+        "input_output": json.dumps({"fn_name": "double", "inputs": [[1], [2.5]], "outputs": [[2], [5.0]]}),
+        "solution": "def double(x):\n    return 2 * x",
+    },
 ]
 
 
@@ -38,9 +48,17 @@ def test_jsonl_and_parquet_files(tmp_path, sandbox):
     parquet = tmp_path / "tasks.parquet"
     # Parquet columns hold one type: tests as text (JSON for the case lists), ids in one column.
     columns = [
-        {"id": r.get("id", r.get("task_id")), "prompt": r["prompt"], "solution": r["solution"],
-         "tests": r["tests"] if isinstance(r.get("tests"), str) else json.dumps(r["tests"]) if "tests" in r else None,
-         "input_output": r.get("input_output")}
+        {
+            "id": r.get("id", r.get("task_id")),
+            "prompt": r["prompt"],
+            "solution": r["solution"],
+            "tests": r["tests"]
+            if isinstance(r.get("tests"), str)
+            else json.dumps(r["tests"])
+            if "tests" in r
+            else None,
+            "input_output": r.get("input_output"),
+        }
         for r in ROWS
     ]
     pq.write_table(pa.Table.from_pylist(columns), parquet)
@@ -85,12 +103,23 @@ def test_prompts_say_what_to_write():
 
 
 def test_bad_rows_are_reported_together_with_their_numbers(tmp_path):
-    rows = [ROWS[0], {"prompt": "", "tests": "assert 1"}, {"prompt": "p", "tests": 5}, {"prompt": "p", "tests": "print()"},
-            {"id": "sq", "prompt": "dup", "tests": "assert f() == 1"}]
+    rows = [
+        ROWS[0],
+        {"prompt": "", "tests": "assert 1"},
+        {"prompt": "p", "tests": 5},
+        {"prompt": "p", "tests": "print()"},
+        {"id": "sq", "prompt": "dup", "tests": "assert f() == 1"},
+    ]
     with pytest.raises(ValueError) as e:
         gym.make("toolgym/CodeTask-v0", tasks=rows)
     msg = str(e.value)
-    assert "4 bad task row(s)" in msg and "row 1" in msg and "row 2" in msg and "row 3" in msg and "duplicate id 'sq'" in msg
+    assert (
+        "4 bad task row(s)" in msg
+        and "row 1" in msg
+        and "row 2" in msg
+        and "row 3" in msg
+        and "duplicate id 'sq'" in msg
+    )
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(ROWS[0]) + "\n{not json\n")
     with pytest.raises(ValueError, match="bad.jsonl:2"):

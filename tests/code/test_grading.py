@@ -100,7 +100,9 @@ def test_bad_tests_are_a_clear_error_at_construction():
 
 
 def test_tests_that_call_check_themselves(grader):
-    tests = HiddenTests("def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n\ncheck(double)\n")
+    tests = HiddenTests(
+        "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n\ncheck(double)\n"
+    )
     assert grader.grade("def double(x):\n    return 2 * x\n", tests).passed == 2
     assert grader.grade("def double(x):\n    return 2\n", tests).passed == 1
 
@@ -130,7 +132,10 @@ def test_a_sandbox_error_raises_infra_error_never_a_zero():
 
 def test_tests_that_cannot_run_are_an_infra_error(grader):
     with pytest.raises(InfraError, match="could not run"):
-        grader.grade("def f():\n    return 1\n", HiddenTests("assert f() == 1\n", setup="raise RuntimeError('bad setup')"))
+        grader.grade(
+            "def f():\n    return 1\n",
+            HiddenTests("assert f() == 1\n", setup="raise RuntimeError('bad setup')"),
+        )
 
 
 def test_extract_code_and_normalize_output():

@@ -72,8 +72,13 @@ def test_answer_formats_function_body_and_fenced_function():
     body = p["canonical_solution"]
     assert assemble(p["prompt"], body, p["entry_point"]) == p["prompt"].rstrip() + "\n" + body.rstrip() + "\n"
     # The answer tag's content is stripped: a body that lost its indentation is indented again.
-    assert assemble(p["prompt"], body.strip(), p["entry_point"]) == p["prompt"].rstrip() + "\n" + body.rstrip() + "\n"
-    fenced = "Here it is:\n```python\ndef truncate_number(number: float) -> float:\n    return number % 1.0\n```"
+    assert (
+        assemble(p["prompt"], body.strip(), p["entry_point"])
+        == p["prompt"].rstrip() + "\n" + body.rstrip() + "\n"
+    )
+    fenced = (
+        "Here it is:\n```python\ndef truncate_number(number: float) -> float:\n    return number % 1.0\n```"
+    )
     code = extract_code(fenced)
     assert code.startswith("def truncate_number")
     assert assemble(p["prompt"], code, p["entry_point"]).endswith(code + "\n")

@@ -25,8 +25,9 @@ def test_unreachable_service_is_a_sandbox_error():
 @pytest.mark.parametrize("code", [500, 502, 503])
 def test_5xx_is_a_sandbox_error(code):
     client = SandboxClient("http://sandbox.invalid", retries=1)
-    client._http = httpx.Client(base_url=client.url,
-                                transport=httpx.MockTransport(lambda req: httpx.Response(code, text="boom")))
+    client._http = httpx.Client(
+        base_url=client.url, transport=httpx.MockTransport(lambda req: httpx.Response(code, text="boom"))
+    )
     r = client.run("print(1)")
     assert r.status == "sandbox_error" and str(code) in r.stderr
 
@@ -38,7 +39,9 @@ def test_429_is_retried_then_succeeds():
         calls.append(req)
         if len(calls) < 2:
             return httpx.Response(429, text="busy")
-        return httpx.Response(200, json={"stdout": "ok\n", "stderr": "", "exit_code": 0, "status": "ok", "wall_s": 0.1})
+        return httpx.Response(
+            200, json={"stdout": "ok\n", "stderr": "", "exit_code": 0, "status": "ok", "wall_s": 0.1}
+        )
 
     client = SandboxClient("http://sandbox.invalid", retries=2)
     client._http = httpx.Client(base_url=client.url, transport=httpx.MockTransport(handler))

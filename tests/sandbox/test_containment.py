@@ -46,7 +46,9 @@ def listener():
 
 def test_cannot_connect_to_a_local_listener(sandbox, listener):
     port = listener.getsockname()[1]
-    r = sandbox.run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('CONNECTED')")
+    r = sandbox.run(
+        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('CONNECTED')"
+    )
     assert r.status == "error" and "CONNECTED" not in r.stdout
     with pytest.raises(TimeoutError):
         listener.accept()
@@ -71,7 +73,9 @@ def test_cannot_write_outside_the_work_dir(sandbox, path):
 
 
 def test_work_dir_and_tmp_are_writable(sandbox):
-    r = sandbox.run("open('a.txt', 'w').write('x'); open('/tmp/b', 'w').write('y'); print(open('a.txt').read())")
+    r = sandbox.run(
+        "open('a.txt', 'w').write('x'); open('/tmp/b', 'w').write('y'); print(open('a.txt').read())"
+    )
     assert (r.status, r.stdout) == ("ok", "x\n")
 
 
@@ -90,7 +94,9 @@ def test_runs_as_an_unprivileged_uid_without_capabilities(sandbox):
     assert "Seccomp:\t2" in r.stdout
 
 
-@pytest.mark.parametrize("call", ["unshare(0x10000000)", "ptrace(16, 1, 0, 0)", "mount(b'x', b'/work', b'tmpfs', 0, 0)"])
+@pytest.mark.parametrize(
+    "call", ["unshare(0x10000000)", "ptrace(16, 1, 0, 0)", "mount(b'x', b'/work', b'tmpfs', 0, 0)"]
+)
 def test_seccomp_refuses_namespace_debug_and_mount_calls(sandbox, call):
     r = sandbox.run(f"import ctypes\nprint(ctypes.CDLL(None, use_errno=True).{call}, ctypes.get_errno())")
     assert r.stdout.split() == ["-1", "1"], r  # EPERM
@@ -98,19 +104,26 @@ def test_seccomp_refuses_namespace_debug_and_mount_calls(sandbox, call):
 
 def test_fork_bomb_is_contained(sandbox):
     t = time.monotonic()
-    r = sandbox.run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", timeout_s=SHORT)
+    r = sandbox.run(
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+        timeout_s=SHORT,
+    )
     assert r.status == "timeout"
     assert time.monotonic() - t < SHORT + 10
 
 
-@pytest.mark.parametrize("code", ["x = bytearray(4 * 1024**3)", "x = []\nwhile True:\n    x.append(' ' * 10**6)"])
+@pytest.mark.parametrize(
+    "code", ["x = bytearray(4 * 1024**3)", "x = []\nwhile True:\n    x.append(' ' * 10**6)"]
+)
 def test_memory_hog_is_oom(sandbox, code):
     r = sandbox.run(code, memory_mb=128, timeout_s=10)
     assert r.status == "oom", r
 
 
-@pytest.mark.parametrize(("code", "language"), [("while True: pass", "python"), ("import time; time.sleep(60)", "python"),
-                                                 ("sleep 60", "bash")])
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [("while True: pass", "python"), ("import time; time.sleep(60)", "python"), ("sleep 60", "bash")],
+)
 def test_infinite_loop_and_long_sleep_time_out(sandbox, code, language):
     t = time.monotonic()
     r = sandbox.run(code, language=language, timeout_s=SHORT)

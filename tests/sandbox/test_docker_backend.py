@@ -25,8 +25,11 @@ def docker_sandbox():
 
 
 def test_runs_in_a_container(docker_sandbox):
-    r = docker_sandbox.run("import os, sys\nprint(os.getuid(), sys.stdin.read(), open('f.txt').read())",
-                           stdin="in", files={"f.txt": "F"})
+    r = docker_sandbox.run(
+        "import os, sys\nprint(os.getuid(), sys.stdin.read(), open('f.txt').read())",
+        stdin="in",
+        files={"f.txt": "F"},
+    )
     assert r.status == "ok", r
     uid, rest = r.stdout.split(" ", 1)
     assert int(uid) != 0 and rest == "in F\n"

@@ -46,7 +46,9 @@ def test_coerce_rejects_unknown_fields():
         RunRequest.coerce({"code": "", "timeout": 3})
 
 
-@pytest.mark.parametrize(("field", "value"), [("workers", 0.5), ("backend", "vm"), ("nproc", 0), ("memory_mb", 8)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("workers", 0.5), ("backend", "vm"), ("nproc", 0), ("memory_mb", 8)]
+)
 def test_config_validate_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         SandboxConfig(**{field: value})

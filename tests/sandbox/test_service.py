@@ -24,10 +24,16 @@ def test_health_and_metrics(service, client):
     assert 'toolgym_sandbox_runs_total{status="ok"}' in text and "toolgym_sandbox_pending" in text
 
 
-@pytest.mark.parametrize("body", [
-    {"language": "python"}, {"code": "x", "language": "ruby"}, {"code": "x", "timeout_s": 0},
-    {"code": "x", "memory_mb": 1}, {"code": "x", "files": {"../../etc/passwd": "x"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"language": "python"},
+        {"code": "x", "language": "ruby"},
+        {"code": "x", "timeout_s": 0},
+        {"code": "x", "memory_mb": 1},
+        {"code": "x", "files": {"../../etc/passwd": "x"}},
+    ],
+)
 def test_invalid_requests_get_422(service, body):
     r = httpx.post(service.url + "/run", json=body)
     assert r.status_code == 422
@@ -39,8 +45,11 @@ def test_client_raises_on_bad_input_before_sending(client):
 
 
 def test_run_batch_over_http(service):
-    r = httpx.post(service.url + "/run_batch", json=[{"code": "print(1)"}, {"code": "echo 2", "language": "bash"}],
-                   timeout=30)
+    r = httpx.post(
+        service.url + "/run_batch",
+        json=[{"code": "print(1)"}, {"code": "echo 2", "language": "bash"}],
+        timeout=30,
+    )
     assert [x["stdout"] for x in r.json()] == ["1\n", "2\n"]
 
 
@@ -61,8 +70,11 @@ def test_past_capacity_answers_429_at_once():
     sb = Sandbox(workers=1)
     svc = ServiceThread(create_app(sb, max_pending=1))
     try:
-        slow = threading.Thread(target=lambda: httpx.post(svc.url + "/run", timeout=30,
-                                                          json={"code": "import time; time.sleep(4)"}))
+        slow = threading.Thread(
+            target=lambda: httpx.post(
+                svc.url + "/run", timeout=30, json={"code": "import time; time.sleep(4)"}
+            )
+        )
         slow.start()
         time.sleep(0.5)
         t = time.monotonic()
@@ -70,7 +82,7 @@ def test_past_capacity_answers_429_at_once():
         assert r.status_code == 429 and time.monotonic() - t < 3.0  # not after the 4 s run
         assert r.headers["retry-after"] == "1"
         slow.join()
-        assert 'toolgym_sandbox_rejected_total 1' in httpx.get(svc.url + "/metrics").text
+        assert "toolgym_sandbox_rejected_total 1" in httpx.get(svc.url + "/metrics").text
     finally:
         svc.stop()
         sb.close()
@@ -81,8 +93,15 @@ def test_crashed_worker_is_a_sandbox_error_over_http():
     svc = ServiceThread(create_app(sb))
     try:
         out: list[httpx.Response] = []
-        t = threading.Thread(target=lambda: out.append(httpx.post(
-            svc.url + "/run", json={"code": "import time; time.sleep(20)", "timeout_s": 15}, timeout=60)))
+        t = threading.Thread(
+            target=lambda: out.append(
+                httpx.post(
+                    svc.url + "/run",
+                    json={"code": "import time; time.sleep(20)", "timeout_s": 15},
+                    timeout=60,
+                )
+            )
+        )
         t.start()
         deadline = time.monotonic() + 10
         while not sb._pool.busy_workers() and time.monotonic() < deadline:

@@ -19,8 +19,10 @@ def test_rlimits_tier_is_refused_unless_opted_in():
 
 
 def test_rlimits_tier_warns_loudly_and_still_bounds_runs():
-    with pytest.warns(UserWarning, match="NO filesystem, network or process isolation"), \
-            Sandbox(backend="rlimits", allow_unsafe=True, workers=1) as sb:
+    with (
+        pytest.warns(UserWarning, match="NO filesystem, network or process isolation"),
+        Sandbox(backend="rlimits", allow_unsafe=True, workers=1) as sb,
+    ):
         assert sb.run("import os; print(os.getuid() != 0)").stdout == "True\n"
         assert sb.run("while True: pass", timeout_s=1).status == "timeout"
         assert sb.run("x = bytearray(2 * 1024**3)", memory_mb=128).status == "oom"
@@ -40,7 +42,9 @@ def test_missing_bwrap_says_how_to_install(monkeypatch):
 def test_a_crashed_worker_gives_sandbox_error_and_is_replaced():
     with Sandbox(workers=1) as sb:
         results: list[ExecResult] = []
-        t = threading.Thread(target=lambda: results.append(sb.run("import time; time.sleep(30)", timeout_s=20)))
+        t = threading.Thread(
+            target=lambda: results.append(sb.run("import time; time.sleep(30)", timeout_s=20))
+        )
         t.start()
         deadline = time.monotonic() + 10
         while not sb._pool.busy_workers() and time.monotonic() < deadline:
@@ -120,11 +124,29 @@ def test_bwrap_backend_as_an_unprivileged_user():
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = UNPRIVILEGED_SCRIPT.format(paths=[root, sysconfig.get_paths()["purelib"]], uid=65534)
-    out = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                          "env", "HOME=/tmp", find_python(), "-c", script],
-                         capture_output=True, text=True, timeout=120, cwd="/")
+    out = subprocess.run(
+        [
+            "setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "env",
+            "HOME=/tmp",
+            find_python(),
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == ["True []", "error", "error", "[]", "sandbox_error", "replaced"], out.stdout
+    assert out.stdout.splitlines() == ["True []", "error", "error", "[]", "sandbox_error", "replaced"], (
+        out.stdout
+    )
 
 
 def test_a_forked_child_gets_its_own_sandbox(monkeypatch):

@@ -13,7 +13,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Every test here needs the stack: skip them, with the reason, when it is not up."""
     if os.environ.get(STACK_ENV) == "1":
         return
-    skip = pytest.mark.skip(reason=f"needs the compose stack on a Docker-API engine: run .ci/stack-test ({STACK_ENV}=1)")
+    skip = pytest.mark.skip(
+        reason=f"needs the compose stack on a Docker-API engine: run .ci/stack-test ({STACK_ENV}=1)"
+    )
     for item in items:
         if "tests/stack/" in item.nodeid.replace(os.sep, "/"):
             item.add_marker(skip)
