@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from sandbox.api import SandboxAPI
 from sandbox.result import ExecResult, RunRequest, SandboxError
 
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -52,7 +53,7 @@ class RemoteSession:
         self.close()
 
 
-class SandboxClient:
+class SandboxClient(SandboxAPI):
     """Talks to ``toolgym sandbox serve`` at ``url``; same methods as the embedded ``Sandbox``."""
 
     def __init__(
@@ -136,47 +137,17 @@ class SandboxClient:
         last.wall_s = time.monotonic() - started
         return None, last
 
-    def _request(
-        self, code: str, language: str, stdin: Any, files: Any, timeout_s: float | None, memory_mb: int | None
-    ) -> RunRequest:
-        return RunRequest(
-            code=code,
-            language=language,
-            stdin=stdin,
-            files=files,
-            timeout_s=self.timeout_s if timeout_s is None else timeout_s,
-            memory_mb=self.memory_mb if memory_mb is None else memory_mb,
-        )
-
     # ------------------------------------------------------------ the Sandbox API
-    def run(
-        self,
-        code: str,
-        *,
-        language: str = "python",
-        stdin: str | bytes | None = None,
-        files: dict[str, str | bytes] | None = None,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-    ) -> ExecResult:
-        return self.run_request(self._request(code, language, stdin, files, timeout_s, memory_mb))
+    def default_limits(self) -> tuple[float, int]:
+        return self.timeout_s, self.memory_mb
 
     def run_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
         request = RunRequest.coerce(request)
         data, error = self._call("POST", "/run", request.to_json(), float(request.timeout_s))
         return error or ExecResult.from_dict(data)
 
-    async def arun(
-        self,
-        code: str,
-        *,
-        language: str = "python",
-        stdin: str | bytes | None = None,
-        files: dict[str, str | bytes] | None = None,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-    ) -> ExecResult:
-        request = self._request(code, language, stdin, files, timeout_s, memory_mb)
+    async def arun_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
+        request = RunRequest.coerce(request)
         data, error = await self._acall("POST", "/run", request.to_json(), float(request.timeout_s))
         return error or ExecResult.from_dict(data)
 

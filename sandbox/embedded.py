@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sandbox import launch
+from sandbox.api import SandboxAPI
 from sandbox.config import SandboxConfig
 from sandbox.pool import WorkerPool
 from sandbox.result import ExecResult, RunRequest, SandboxError, SessionLimit
@@ -88,7 +89,7 @@ class Session:
         self.close()
 
 
-class Sandbox:
+class Sandbox(SandboxAPI):
     """Runs untrusted code. ``Sandbox(**SandboxConfig fields)``; see :class:`SandboxConfig`."""
 
     def __init__(self, config: SandboxConfig | None = None, *, warm: bool = True, **kwargs: Any) -> None:
@@ -123,27 +124,8 @@ class Sandbox:
         self._reaper.start()
 
     # ------------------------------------------------------------ runs
-    def run(
-        self,
-        code: str,
-        *,
-        language: str = "python",
-        stdin: str | bytes | None = None,
-        files: dict[str, str | bytes] | None = None,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-    ) -> ExecResult:
-        """Run ``code`` isolated and bounded; never raises for what the code does (bad arguments raise
-        ValueError, a failing sandbox gives ``status="sandbox_error"``)."""
-        request = RunRequest(
-            code=code,
-            language=language,
-            stdin=stdin,
-            files=files,
-            timeout_s=self.config.timeout_s if timeout_s is None else timeout_s,
-            memory_mb=self.config.memory_mb if memory_mb is None else memory_mb,
-        )
-        return self.run_request(request)
+    def default_limits(self) -> tuple[float, int]:
+        return self.config.timeout_s, self.config.memory_mb
 
     def run_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
         """Run a :class:`RunRequest` (or a dict of its fields)."""
@@ -167,24 +149,9 @@ class Sandbox:
             return ExecResult.infra_error(str(exc), time.monotonic() - started)
         return ExecResult.from_dict(answer)
 
-    async def arun(
-        self,
-        code: str,
-        *,
-        language: str = "python",
-        stdin: str | bytes | None = None,
-        files: dict[str, str | bytes] | None = None,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-    ) -> ExecResult:
-        """``run`` without blocking the event loop; waits for a free worker like ``run``."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor,
-            lambda: self.run(
-                code, language=language, stdin=stdin, files=files, timeout_s=timeout_s, memory_mb=memory_mb
-            ),
-        )
+    async def arun_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
+        """``run_request`` without blocking the event loop; waits for a free worker like ``run``."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.run_request, request)
 
     def run_batch(self, requests: Sequence[RunRequest | dict[str, Any]]) -> list[ExecResult]:
         """Run many requests in parallel over the pool; results in the order of ``requests``."""

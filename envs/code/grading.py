@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.core import InfraError, Verdict
+from envs.core.pyparse import parse_python
 
 _HARNESS_MARGIN_S = 5.0
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
@@ -50,7 +51,7 @@ def extract_code(answer: str) -> str:
 
 def count_asserts(tests: str) -> int:
     """How many assertions (not counting constant ones like ``assert True``) the test code holds."""
-    tree = ast.parse(tests)
+    tree = parse_python(tests)
     return sum(
         1
         for node in ast.walk(tree)
@@ -60,7 +61,7 @@ def count_asserts(tests: str) -> int:
 
 def _defines_uncalled_check(tests: str) -> bool:
     """Whether the test code defines ``check`` at top level without calling it there itself."""
-    body = ast.parse(tests).body
+    body = parse_python(tests).body
     defined = any(isinstance(n, ast.FunctionDef) and n.name == "check" for n in body)
     called = any(
         isinstance(n, ast.Expr)

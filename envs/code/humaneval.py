@@ -17,6 +17,7 @@ from typing import Any
 from envs.code.base import GradedEnv
 from envs.code.grading import HiddenTests, extract_code
 from envs.core import Task, Verdict, tool
+from envs.core.pyparse import parse_python
 
 
 @cache
@@ -32,7 +33,7 @@ def load_problems() -> dict[str, dict[str, Any]]:
 def defines(code: str, name: str) -> bool:
     """Whether ``code`` parses and defines a top-level function or class ``name``."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return False
     return any(
@@ -61,7 +62,7 @@ def reindent_body(code: str) -> str:
     for body in candidates:
         indented = textwrap.indent(body, "    ")
         try:
-            ast.parse(f"def f():\n{indented}\n")
+            parse_python(f"def f():\n{indented}\n")
         except SyntaxError:
             continue
         return indented
@@ -76,7 +77,7 @@ def hidden_tests(problem: dict[str, Any]) -> HiddenTests:
 def docstring(prompt: str, entry_point: str) -> str:
     """The docstring of ``entry_point`` in ``prompt`` (the whole prompt if it cannot be found)."""
     try:
-        tree = ast.parse(prompt)
+        tree = parse_python(prompt)
     except SyntaxError:
         return prompt
     for node in tree.body:

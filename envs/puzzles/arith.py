@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from fractions import Fraction
 
+from envs.core.pyparse import parse_python
 from envs.core.task import Verdict
 
 MAX_EXPRESSION_CHARS = 200
@@ -47,7 +48,7 @@ def evaluate(expression: str, allow_unary_minus: bool = False) -> tuple[Fraction
     if "**" in expression or "//" in expression:
         raise ExpressionError("only + - * / are allowed (no ** or //)")
     try:
-        tree = ast.parse(expression, mode="eval")
+        tree = parse_python(expression, mode="eval")
     except SyntaxError:
         raise ExpressionError("not a valid arithmetic expression") from None
     numbers: list[int] = []
