@@ -3,7 +3,8 @@
 The baseline is a server built the way Search-R1's ``retrieval_server.py`` serves BM25: a FastAPI
 endpoint that loops over the batch in Python, one pyserini ``LuceneSearcher.search`` per query and one
 ``doc(docid).raw()`` + ``json.loads`` per hit, on the same index. Both run as separate processes, warmed
-with --warmup batches each (the JIT compilers need about 10k queries to settle); the
+with --warmup batches each and then, in rounds of 40 batches, until the server uses no CPU while idle
+(its JIT compilers are done; a fast server reaches its warm-up count before they are); the
 client sends the same 64-query batches (top-3) to each, alternating, then single-query requests.
 
     python benchmarks/search_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
@@ -16,6 +17,7 @@ ratio, and the machine's load average (other processes share the cores).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -141,6 +143,9 @@ def main() -> None:
     ap.add_argument(
         "--warmup", type=int, default=160, help="batches sent to each server first, so both JITs are warm"
     )
+    ap.add_argument(
+        "--settle-s", type=float, default=90, help="at most this long warming until a server's JIT is idle"
+    )
     ap.add_argument("--workdir", default="/tmp/toolgym-bench-search")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
@@ -151,8 +156,6 @@ def main() -> None:
         baseline_server(args.index, args.port)
         return
 
-    import httpx
-
     from envs.search.index import META_FILE, build_index
     from envs.search.kb import KBConfig, generate_kb
 
@@ -160,9 +163,11 @@ def main() -> None:
     kb = generate_kb(KBConfig(seed=0, n_entities=args.entities, distractors=args.distractors))
     work = Path(args.workdir) / f"e{args.entities}-d{args.distractors}"
     index = work / "index"
-    if not (index / META_FILE).is_file():
+    corpus, fresh = work / "corpus.jsonl", kb.write_corpus(work / "corpus.new.jsonl")
+    if not (index / META_FILE).is_file() or not corpus.is_file() or corpus.read_bytes() != fresh.read_bytes():
+        fresh.replace(corpus)
         t = time.perf_counter()
-        build_index(kb.write_corpus(work / "corpus.jsonl"), index, overwrite=True)
+        build_index(corpus, index, overwrite=True)
         print(f"built index of {len(kb)} passages in {time.perf_counter() - t:.1f} s")
     n_batches = args.rounds * args.per_round
     n_warm = args.warmup * args.batch
@@ -181,19 +186,44 @@ def main() -> None:
     try:
         for name in cmds:
             procs[name] = start(cmds[name], ports[name], env)
-        client = httpx.Client(timeout=120)
+        # A lean keep-alive client (the standard library's), so that the servers' time is what is measured.
+        conns = {name: http.client.HTTPConnection("127.0.0.1", ports[name], timeout=120) for name in cmds}
+        headers = {"content-type": "application/json"}
 
         def post(name: str, queries: list[str]) -> tuple[float, list]:
-            t = time.perf_counter()
-            r = client.post(f"http://127.0.0.1:{ports[name]}/retrieve",
-                            json={"queries": queries, "topk": args.topk, "return_scores": True})  # fmt: skip
+            body = json.dumps({"queries": queries, "topk": args.topk, "return_scores": True})
+            for attempt in (1, 2):
+                t = time.perf_counter()
+                try:
+                    conns[name].request("POST", "/retrieve", body, headers)
+                    resp = conns[name].getresponse()
+                    data = resp.read()
+                    break
+                except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                    conns[name].close()  # the server closed the idle keep-alive connection: reconnect
+                    if attempt == 2:
+                        raise
             dt = time.perf_counter() - t
-            r.raise_for_status()
-            return dt, r.json()["result"]
+            if resp.status != 200:
+                raise RuntimeError(f"{name} answered {resp.status}: {data[:300]!r}")
+            return dt, json.loads(data)["result"]
 
+        settle: dict[str, tuple[int, float]] = {}
         for name in cmds:  # warm up the JIT of both (the first requests are several times slower)
             for i in range(0, len(warm), args.batch):
                 post(name, warm[i : i + args.batch])
+            # Then until the JIT compilers are done: the idle server uses (almost) no CPU for a second.
+            t0, rounds = time.monotonic(), 0
+            while time.monotonic() - t0 < args.settle_s:
+                before = cpu_seconds(procs[name].pid)
+                time.sleep(1.0)
+                idle_cpu = cpu_seconds(procs[name].pid) - before
+                if idle_cpu <= 0.02:
+                    break
+                rounds += 1
+                for i in range(0, min(len(warm), 40 * args.batch), args.batch):
+                    post(name, warm[i : i + args.batch])
+            settle[name] = (rounds, time.monotonic() - t0)
         # Same rankings on the same index.
         base = [[h["document"]["contents"] for h in hits] for hits in post("baseline", batches[0])[1]]
         ours_contents = [[h["document"]["contents"] for h in hits] for hits in post("toolgym", batches[0])[1]]
@@ -201,11 +231,14 @@ def main() -> None:
 
         cpu0 = {name: cpu_seconds(p.pid) for name, p in procs.items()}
         lat: dict[str, list[float]] = {n: [] for n in cmds}
+        own = dict.fromkeys(cmds, 0.0)  # CPU each server used while answering its own requests
         for r in range(args.rounds):
             order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
             for name in order:
+                before = cpu_seconds(procs[name].pid)
                 for b in batches[r * args.per_round : (r + 1) * args.per_round]:
                     lat[name].append(post(name, b)[0])
+                own[name] += cpu_seconds(procs[name].pid) - before
         cpu = {name: cpu_seconds(p.pid) - cpu0[name] for name, p in procs.items()}
         single: dict[str, list[float]] = {n: [] for n in cmds}
         for i, q in enumerate(singles):
@@ -233,15 +266,21 @@ def main() -> None:
             "per_query_in_batch_p50_ms": statistics.median(lat[name]) * 1000 / args.batch,
             "single_p50_ms": statistics.median(single[name]) * 1000,
             "single_p90_ms": pct(single[name], 0.9),
-            "server_cpu_ms_per_query": cpu[name] * 1000 / (len(lat[name]) * args.batch),
+            "server_cpu_ms_per_query": own[name] * 1000 / (len(lat[name]) * args.batch),
+            "server_cpu_between_turns_s": cpu[name] - own[name],
             "rss_mb": mem[name][0],
             "peak_rss_mb": mem[name][1],
+            "batch_ms": [round(x * 1000, 2) for x in lat[name]],
         }
     ratio = results["toolgym"]["qps"] / results["baseline"]["qps"]
     cpu_ratio = results["baseline"]["server_cpu_ms_per_query"] / results["toolgym"]["server_cpu_ms_per_query"]
     load_end = os.getloadavg()
     print(f"corpus: {len(kb)} passages, top-{args.topk}, {n_batches} batches of {args.batch} per server, "
           f"{args.singles} single-query requests; cores: {os.cpu_count()}")  # fmt: skip
+    print(
+        "JIT settling after the warm-up: "
+        + ", ".join(f"{n} {r} more rounds of 40 batches in {t:.0f} s" for n, (r, t) in settle.items())
+    )
     print(f"load average at start {load_start[0]:.2f} / end {load_end[0]:.2f} (1 min)")
     print(f"{'server':10} {'q/s':>8} {'batch p50':>10} {'batch p90':>10} {'q in batch':>10} "
           f"{'single p50':>10} {'single p90':>10} {'CPU/q':>8} {'RSS MiB':>8} {'peak MiB':>8}")  # fmt: skip
@@ -249,7 +288,8 @@ def main() -> None:
         print(f"{name:10} {r['qps']:8.0f} {r['batch_p50_ms']:9.1f}ms {r['batch_p90_ms']:9.1f}ms "
               f"{r['per_query_in_batch_p50_ms']:9.2f}ms {r['single_p50_ms']:9.2f}ms {r['single_p90_ms']:9.2f}ms {r['server_cpu_ms_per_query']:6.2f}ms "
               f"{r['rss_mb']:8.0f} {r['peak_rss_mb']:8.0f}")  # fmt: skip
-    print(f"server CPU per query, baseline / toolgym: {cpu_ratio:.1f}x")
+    print(f"server CPU per query, baseline / toolgym: {cpu_ratio:.1f}x; CPU used while the other server "
+          f"was measured: " + ", ".join(f"{n} {r['server_cpu_between_turns_s']:.2f} s" for n, r in results.items()))  # fmt: skip
     print(f"throughput ratio toolgym / baseline: {ratio:.1f}x; same top-{args.topk} passages on "
           f"{agree:.0%} of a batch's queries")  # fmt: skip
     if args.json:

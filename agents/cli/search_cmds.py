@@ -85,14 +85,14 @@ def serve_command(
         int, typer.Option(min=0, help="LRU cache of this many (query, topk) results; 0: off.")
     ] = 0,
     threads: Annotated[
-        int, typer.Option(min=1, help="Lucene threads per query (large multi-segment indexes).")
-    ] = 1,
+        int, typer.Option(min=0, help="Java threads a batch of queries is spread over (0: one per core).")
+    ] = 0,
 ) -> None:
     """Serve Search-R1's POST /retrieve and GET /health over an index."""
     from envs.search.service import serve
 
     try:
-        serve(index, host=host, port=port, cache_size=cache, threads=threads)
+        serve(index, host=host, port=port, cache_size=cache, threads=threads or None)
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -12,9 +12,8 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from envs.core.errors import InfraError
 
@@ -23,9 +22,8 @@ MAX_TOPK = 100
 MAX_BATCH = 1024
 
 
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved passage: its corpus id, its text and its retrieval score."""
+class Passage(NamedTuple):
+    """A retrieved passage: its corpus id, its text and its retrieval score (a tuple: cheap to make)."""
 
     id: str
     contents: str
@@ -60,8 +58,9 @@ class LuceneRetriever:
     Queries are analyzed and built exactly as pyserini's ``LuceneSearcher`` does (Anserini's English
     analyzer and bag-of-words query, BM25 k1 0.9, b 0.4), and score ties are broken by passage id as it
     does, so rankings are the same. The search itself goes to Lucene's ``IndexSearcher`` with a collector
-    that prunes (skips documents that cannot reach the top k) from the first hit on. ``threads`` > 1 lets
-    Lucene search index slices in parallel (useful for large multi-segment indexes).
+    that prunes (skips documents that cannot reach the top k) from the first hit on. A batch runs
+    inside the JVM on ``threads`` Java threads (default: one per core) with no Python per query
+    (``envs.search.lucene_batch``).
 
     Indexes of at most ``preload_max_docs`` passages have their ids and texts read into this process once,
     at start (about 5 s and 50 MB for 200k short passages), so that a hit costs no call into Java; larger
@@ -71,7 +70,7 @@ class LuceneRetriever:
     def __init__(
         self,
         index_dir: str | Path,
-        threads: int = 1,
+        threads: int | None = None,
         k1: float = 0.9,
         b: float = 0.4,
         *,
@@ -82,10 +81,13 @@ class LuceneRetriever:
         start_jvm()  # before importing jnius, which would start a JVM without Anserini's jar
         from jnius import cast
 
+        from envs.search.lucene_batch import BatchSearcher
+
         index_dir = Path(index_dir)
         if not index_dir.is_dir():
             raise FileNotFoundError(f"index directory not found: {index_dir}")
-        if not isinstance(threads, int) or threads < 1:
+        threads = (os.cpu_count() or 1) if threads is None else threads
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, got {threads!r}")
         if (
             isinstance(preload_max_docs, bool)
@@ -98,22 +100,20 @@ class LuceneRetriever:
             java_class("java.nio.file.Paths").get(str(index_dir.resolve()))
         )
         self._reader = java_class("org.apache.lucene.index.DirectoryReader").open(directory)
-        reader = cast("org.apache.lucene.index.IndexReader", self._reader)
-        searcher_class = java_class("org.apache.lucene.search.IndexSearcher")
-        self._pool = None
-        if threads > 1:
-            self._pool = java_class("java.util.concurrent.Executors").newFixedThreadPool(threads)
-            self._searcher = searcher_class(reader, cast("java.util.concurrent.Executor", self._pool))
-        else:
-            self._searcher = searcher_class(reader)
-        self._searcher.setSimilarity(
-            java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b)
+        searcher = java_class("org.apache.lucene.search.IndexSearcher")(
+            cast("org.apache.lucene.index.IndexReader", self._reader)
         )
-        self._analyzer = java_class("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
-        self._query_generator = java_class("io.anserini.search.query.BagOfWordsQueryGenerator")()
-        self._collector = java_class("org.apache.lucene.search.TopScoreDocCollector")
+        searcher.setSimilarity(java_class("org.apache.lucene.search.similarities.BM25Similarity")(k1, b))
+        self._batch = BatchSearcher(
+            searcher,
+            java_class("io.anserini.search.query.BagOfWordsQueryGenerator")(),
+            java_class("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance(),
+            "contents",
+            threads,
+        )
         self._ids: list[str] | None = None
         self._contents: list[str] | None = None
+        self.id_ordered = False  # documents in passage-id order: Lucene breaks score ties as pyserini
         if len(self) <= preload_max_docs and int(self._reader.maxDoc()) == len(self):
             self._preload()
 
@@ -129,48 +129,42 @@ class LuceneRetriever:
             ids.append(pid)
             contents.append(text)
         self._ids, self._contents = ids, contents
+        self.id_ordered = all(a < b for a, b in zip(ids, ids[1:], strict=False))
 
-    def _top(self, jquery: Any, n: int) -> list[tuple[float, int]]:
-        """The top ``n`` (score, Lucene doc) pairs; pruning starts once ``n`` hits are collected."""
-        manager = self._collector.createSharedManager(n, None, n)
-        return [(d.score, d.doc) for d in self._searcher.search(jquery, manager).scoreDocs]
-
-    def _search(self, query: str, topk: int, stored: Any) -> list[Passage]:
-        jquery = self._query_generator.buildQuery("contents", self._analyzer, query)
-        n = topk + 8  # a margin for score ties at the k-th place, common in templated corpora
-        while True:
-            hits = self._top(jquery, n)
-            # Every document scoring at least the k-th score is in hits unless the n-th ties with it.
-            if len(hits) < n or hits[-1][0] != hits[topk - 1][0] or n >= 100_000:
-                break
+    def _passages(self, query: str, topk: int, hits: list[tuple[float, int]], n: int) -> list[Passage]:
+        """The top ``topk`` of ``n`` hits, ties broken by passage id; searches deeper when ties reach the n-th."""
+        ids, contents = self._ids, self._contents
+        if self.id_ordered and ids is not None and contents is not None:
+            return [Passage(ids[d], contents[d], s) for s, d in hits]  # Lucene's order is pyserini's
+        # Every document scoring at least the k-th score is in hits unless the n-th ties with it.
+        while len(hits) == n and hits[-1][0] == hits[topk - 1][0] and n < 100_000:
             n *= 4
+            hits = self._batch.search(query, n)
         if not hits:
             return []
         last = hits[min(topk, len(hits)) - 1][0]
-        ids, contents = self._ids, self._contents
         if ids is not None and contents is not None:
             ranked = sorted(((s, d) for s, d in hits if s >= last), key=lambda h: (-h[0], ids[h[1]]))
             return [Passage(ids[d], contents[d], s) for s, d in ranked[:topk]]
+        stored = self._reader.storedFields()
         docs = [(score, _fields(stored.document(doc))) for score, doc in hits if score >= last]
         docs.sort(key=lambda h: (-h[0], h[1][0]))  # ties by passage id, as Anserini
         return [Passage(pid, text, score) for score, (pid, text) in docs[:topk]]
 
     def search(self, query: str, topk: int = 3) -> list[Passage]:
-        check_request([query], topk)
-        return self._search(query, topk, self._stored())
+        return self.batch_search([query], topk)[0]
 
     def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
         check_request(queries, topk)
-        stored = self._stored()
-        unique = {q: self._search(q, topk, stored) for q in dict.fromkeys(queries)}  # rollouts repeat queries
-        return [list(unique[q]) for q in queries]
-
-    def _stored(self) -> Any:
-        return None if self._ids is not None else self._reader.storedFields()
+        # Otherwise a margin for score ties at the k-th place, common in templated corpora.
+        n = topk if self.id_ordered else topk + 8
+        unique = list(dict.fromkeys(queries))  # rollouts repeat queries
+        found = self._batch.batch_search(unique, n)
+        ranked = {q: self._passages(q, topk, hits, n) for q, hits in zip(unique, found, strict=True)}
+        return [list(ranked[q]) for q in queries]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+        self._batch.close()
         self._reader.close()
 
 

@@ -8,11 +8,12 @@ reports the index. The JVM starts when the app starts, in the serving process.
 
 from __future__ import annotations
 
-import json
+import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -42,7 +43,7 @@ def create_app(
     *,
     retriever: Retriever | None = None,
     cache_size: int = 0,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> FastAPI:
     """The FastAPI app over ``retriever``, or over a ``LuceneRetriever`` of ``index_dir`` opened at startup."""
     if (index_dir is None) == (retriever is None):
@@ -60,6 +61,7 @@ def create_app(
             inner = LuceneRetriever(index_dir, threads=threads)  # type: ignore[arg-type]
         state["retriever"] = CachedRetriever(inner, cache_size) if cache_size else inner
         state["inner"] = inner
+        gc.freeze()  # the preloaded passages are never garbage: keep them out of every collection
         yield
         state.clear()
 
@@ -82,11 +84,11 @@ def create_app(
         topk = DEFAULT_TOPK if req.topk is None else req.topk
         try:
             check_request(req.queries, topk)
-        except ValueError as exc:
+            ranked = state["retriever"].batch_search(req.queries, topk)
+        except ValueError as exc:  # a bad request, or a query Lucene refuses (too many terms)
             return JSONResponse({"detail": str(exc)}, status_code=400)
-        ranked = state["retriever"].batch_search(req.queries, topk)
         body = {"result": [[_hit(p, req.return_scores) for p in hits] for hits in ranked]}
-        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+        return Response(orjson.dumps(body), media_type="application/json")
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -108,7 +110,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     cache_size: int = 0,
-    threads: int = 1,
+    threads: int | None = None,
     log_level: str = "warning",
 ) -> None:
     """Run the service in this process (blocking) until interrupted."""

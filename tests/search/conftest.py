@@ -31,3 +31,17 @@ def retriever(kb_index):
     from envs.search.retriever import LuceneRetriever
 
     return LuceneRetriever(kb_index)
+
+
+@pytest.fixture(scope="session")
+def shuffled_index(kb_index, tmp_path_factory):
+    """The same passages indexed in a shuffled order: Lucene's document order is not the id order."""
+    import numpy as np
+
+    from envs.search.index import build_index
+
+    lines = (kb_index.parent / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    np.random.default_rng(0).shuffle(lines)
+    root = tmp_path_factory.mktemp("shuffled")
+    (root / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return build_index(root / "corpus.jsonl", root / "index")

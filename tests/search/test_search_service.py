@@ -47,6 +47,7 @@ def test_search_r1_shape_without_scores_and_default_topk(client):
         ({"queries": "ok"}, 422, "queries"),
         ({"topk": 3}, 422, "queries"),
         ({"queries": ["ok"], "topk": "many"}, 422, "topk"),
+        ({"queries": ["ok", " ".join(f"t{i}" for i in range(1100))]}, 400, "too many distinct terms"),
     ],
 )
 def test_bad_requests_get_clear_4xx(client, body, status, message):
