@@ -59,7 +59,7 @@ class LuceneRetriever:
     analyzer and bag-of-words query, BM25 k1 0.9, b 0.4), and score ties are broken by passage id as it
     does, so rankings are the same. The search itself goes to Lucene's ``IndexSearcher`` with a collector
     that prunes (skips documents that cannot reach the top k) from the first hit on. A batch runs
-    inside the JVM on ``threads`` Java threads (default: one per core) with no Python per query
+    inside the JVM on ``threads`` Java threads (default: one per core the JVM may use) with no Python per query
     (``envs.search.lucene_batch``).
 
     Indexes of at most ``preload_max_docs`` passages have their ids and texts read into this process once,
@@ -86,7 +86,8 @@ class LuceneRetriever:
         index_dir = Path(index_dir)
         if not index_dir.is_dir():
             raise FileNotFoundError(f"index directory not found: {index_dir}")
-        threads = (os.cpu_count() or 1) if threads is None else threads
+        if threads is None:  # the JVM's count honours a container's CPU limit
+            threads = int(java_class("java.lang.Runtime").getRuntime().availableProcessors())
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, got {threads!r}")
         if (

@@ -1,7 +1,5 @@
 """The embedded retriever ranks exactly as pyserini's LuceneSearcher; batches, cache and bad input."""
 
-import os
-
 import pytest
 
 from envs.search.kb import generate_kb
@@ -107,9 +105,10 @@ def test_get_retriever_gives_a_client_for_a_url(monkeypatch):
 
 
 def test_one_thread_and_a_pool_give_the_same_ranking(retriever, kb_index, queries):
+    from envs.search.jvm import java_class
     from envs.search.retriever import LuceneRetriever
 
-    assert retriever.threads == os.cpu_count()
+    assert retriever.threads == java_class("java.lang.Runtime").getRuntime().availableProcessors()
     for threads in (1, 3):
         other = LuceneRetriever(kb_index, threads=threads)
         assert other.batch_search(queries, 5) == retriever.batch_search(queries, 5)
