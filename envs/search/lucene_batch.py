@@ -176,6 +176,9 @@ def _parse(text: str) -> list[tuple[float, int]]:
 def _parse_lines(lines: list[str]) -> list[list[tuple[float, int]]]:
     """Each line's (score, doc) pairs, with one float32 conversion for all of them."""
     found = [_HIT.findall(line) for line in lines]
+    for line, hits in zip(lines, found, strict=True):
+        if not hits and line != "[]":  # never read a format we do not know as "no hits"
+            raise RuntimeError(f"unexpected hit list from Lucene: {line[:200]!r}")
     scores = iter(np.array([s for hits in found for _, s in hits], dtype=np.float32).tolist())
     return [[(next(scores), int(doc)) for doc, _ in hits] for hits in found]
 

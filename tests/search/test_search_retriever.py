@@ -135,3 +135,10 @@ def test_hits_parse_to_lucene_float32_scores():
     text = "[doc=3 score=7.888653 shardIndex=-1, doc=10 score=1.0E-5 shardIndex=-1]"
     assert _parse(text) == [(float(np.float32("7.888653")), 3), (float(np.float32("1e-5")), 10)]
     assert _parse("[]") == []
+    with pytest.raises(RuntimeError, match="unexpected hit list"):
+        _parse("[ScoreDoc(3, 7.5)]")
+
+
+def test_largest_batch_equals_one_by_one(retriever, queries):
+    batch = [f"{queries[i % len(queries)]} {i}" for i in range(1024)]  # all different
+    assert retriever.batch_search(batch, 2) == [retriever.search(q, 2) for q in batch]
