@@ -47,12 +47,8 @@ class BatchSearcher:
         self._arrays = java_class("java.util.Arrays")
         self._proxies = java_class("java.lang.invoke.MethodHandleProxies")
         self._integer = java_class("java.lang.Integer")
-        self._searcher, self._generator, self._analyzer, self._field = (
-            searcher,
-            query_generator,
-            analyzer,
-            field,
-        )
+        self._searcher, self._generator = searcher, query_generator
+        self._analyzer, self._field = analyzer, field
         self._pool = java_class("java.util.concurrent.ForkJoinPool")(threads)
         self._functions: dict[int, Any] = {}
         self._batch_tasks: dict[int, Any] = {}
@@ -111,8 +107,8 @@ class BatchSearcher:
     def _batch_task(self, n: int) -> Any:
         """A ``Callable<String>``: the parallel stream of the batch in ``self._batch_input``, lines joined.
 
-        Made once per ``n`` and handed the batch through a holder: a task made per batch would make the
-        JIT compile new method-handle code for every batch, on and on.
+        Made once per ``n``; each batch is handed over through the holder, so a batch makes no new
+        method handles or proxies in the JVM.
         """
         if n in self._batch_tasks:
             return self._batch_tasks[n]
