@@ -58,9 +58,9 @@ class LuceneRetriever:
     Queries are analyzed and built exactly as pyserini's ``LuceneSearcher`` does (Anserini's English
     analyzer and bag-of-words query, BM25 k1 0.9, b 0.4), and score ties are broken by passage id as it
     does, so rankings are the same. The search itself goes to Lucene's ``IndexSearcher`` with a collector
-    that prunes (skips documents that cannot reach the top k) from the first hit on. A batch runs
-    inside the JVM on ``threads`` Java threads (default: one per core the JVM may use) with no Python per query
-    (``envs.search.lucene_batch``).
+    that prunes (skips documents that cannot reach the top k) from the first hit on. A batch runs inside
+    the JVM on ``threads`` Java threads (default: one per core the JVM may use), with no Python per
+    query (``envs.search.lucene_batch``).
 
     Indexes of at most ``preload_max_docs`` passages have their ids and texts read into this process once,
     at start (about 5 s and 50 MB for 200k short passages), so that a hit costs no call into Java; larger
@@ -157,7 +157,7 @@ class LuceneRetriever:
 
     def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]:
         check_request(queries, topk)
-        # Otherwise a margin for score ties at the k-th place, common in templated corpora.
+        # Lucene's top k is pyserini's in an id-ordered index; else a margin for ties at the k-th place.
         n = topk if self.id_ordered else topk + 8
         unique = list(dict.fromkeys(queries))  # rollouts repeat queries
         found = self._batch.batch_search(unique, n)

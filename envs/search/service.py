@@ -8,7 +8,6 @@ reports the index. The JVM starts when the app starts, in the serving process.
 
 from __future__ import annotations
 
-import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -61,7 +60,6 @@ def create_app(
             inner = LuceneRetriever(index_dir, threads=threads)  # type: ignore[arg-type]
         state["retriever"] = CachedRetriever(inner, cache_size) if cache_size else inner
         state["inner"] = inner
-        gc.freeze()  # the preloaded passages are never garbage: keep them out of every collection
         yield
         state.clear()
 
