@@ -3,8 +3,8 @@
 The baseline is a server built the way Search-R1's ``retrieval_server.py`` serves BM25: a FastAPI
 endpoint that loops over the batch in Python, one pyserini ``LuceneSearcher.search`` per query and one
 ``doc(docid).raw()`` + ``json.loads`` per hit, on the same index. Both run as separate processes, warmed
-with --warmup batches each and then, in rounds of 40 batches, until the server uses no CPU while idle
-(its JIT compilers are done; a fast server reaches its warm-up count before they are); the
+with --warmup batches each and then, in rounds of 40 batches, until the server twice in a row uses no
+CPU while idle (its JIT compilers are done; a fast server reaches its warm-up count before they are); the
 client sends the same 64-query batches (top-3) to each, alternating, then single-query requests.
 
     python benchmarks/search_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
@@ -135,7 +135,7 @@ def main() -> None:
     ap.add_argument("--distractors", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument(
-        "--rounds", type=int, default=10, help="rounds; each sends --per-round batches to each server"
+        "--rounds", type=int, default=40, help="rounds; each sends --per-round batches to each server"
     )
     ap.add_argument("--per-round", type=int, default=4)
     ap.add_argument("--singles", type=int, default=300, help="single-query requests per server")
@@ -212,13 +212,14 @@ def main() -> None:
         for name in cmds:  # warm up the JIT of both (the first requests are several times slower)
             for i in range(0, len(warm), args.batch):
                 post(name, warm[i : i + args.batch])
-            # Then until the JIT compilers are done: the idle server uses (almost) no CPU for a second.
-            t0, rounds = time.monotonic(), 0
+            # Then until the JIT compilers are done: twice in a row, the server idle for a second after a
+            # round of batches uses (almost) no CPU.
+            t0, rounds, quiet = time.monotonic(), 0, 0
             while time.monotonic() - t0 < args.settle_s:
                 before = cpu_seconds(procs[name].pid)
                 time.sleep(1.0)
-                idle_cpu = cpu_seconds(procs[name].pid) - before
-                if idle_cpu <= 0.02:
+                quiet = quiet + 1 if cpu_seconds(procs[name].pid) - before <= 0.02 else 0
+                if quiet == 2:
                     break
                 rounds += 1
                 for i in range(0, min(len(warm), 40 * args.batch), args.batch):
