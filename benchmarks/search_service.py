@@ -169,6 +169,8 @@ def main() -> None:
         t = time.perf_counter()
         build_index(corpus, index, overwrite=True)
         print(f"built index of {len(kb)} passages in {time.perf_counter() - t:.1f} s")
+    else:
+        fresh.unlink()
     n_batches = args.rounds * args.per_round
     n_warm = args.warmup * args.batch
     questions = [q.question for q in kb.questions(n_batches * args.batch + args.singles + n_warm, seed=1)]
