@@ -52,7 +52,8 @@ class SandboxConfig:
     nproc: int = 64
     nofile: int = 256
     fsize_mb: int = 64
-    tmpfs_mb: int = 64  # each of /work, /tmp and /dev/shm; emptied after every run
+    tmpfs_mb: int = 64  # each of /work, /tmp and /dev/shm; fresh for every run
+    tmpfs_inodes: int = 4096  # files and directories each of them may hold
     python: str | None = None  # the interpreter inside the sandbox; None: the first world-readable one
     preload: tuple[str, ...] = PRELOAD
     max_sessions: int = 32
@@ -85,6 +86,7 @@ class SandboxConfig:
         check("nofile", 16, 65536)
         check("fsize_mb", 1, 65536)
         check("tmpfs_mb", 1, 65536)
+        check("tmpfs_inodes", 16, 1 << 20)
         check("max_sessions", 0, 4096)
         check("session_idle_s", 1, 86400)
         check("acquire_timeout_s", 0.001, 86400)

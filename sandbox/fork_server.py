@@ -6,11 +6,22 @@ imports it too, for the frame helpers, so both ends share one protocol implement
 
 Protocol (stdin/stdout of the server process, one frame per message):
   host -> server: ``{"op": "init", ...settings}`` once, answered by ``{"ready": true}``;
-  ``{"op": "run", ...request}`` answered by the result fields;
+  ``{"op": "run", ...request}`` answered by the result fields, then ``{"clean": true}``;
   ``{"op": "session_open", ...}`` then any number of ``{"op": "session_run", ...}`` (session mode).
-Each run happens in a forked child that drops to an unprivileged uid, sets rlimits and runs the code;
-the server captures its output with caps, enforces the wall clock, then kills every process the run
-left behind and wipes the writable directories before it answers the next request.
+
+Two processes, so that no process that runs user code ever held another run's data:
+
+* the *server* talks to the host. It holds requests and results, but it never forks a run.
+* the *zygote* is forked from the server once, right after start-up, before any request exists. It
+  only ever receives file descriptors (a request's memfd, its stdin memfd, the output pipes) and
+  forks one child per run, which reads its own request from its own memfd. Every run therefore
+  starts from the same clean image: the preloaded modules and nothing of any other run.
+
+Each child (as root, where the server is root) makes a mount namespace of its own with fresh
+tmpfs mounts for /work, /tmp and /dev/shm (size- and inode-limited), installs the inner seccomp
+filter, sets rlimits, drops to the run's unprivileged uid and runs the code. The server captures
+the output with caps, enforces the wall clock and the memory of the run as a whole, then kills every
+process the run left behind; the run's mounts vanish with its last process.
 """
 
 from __future__ import annotations
@@ -19,11 +30,13 @@ import ast
 import base64
 import builtins
 import contextlib
+import fcntl
 import json
 import os
 import resource
 import selectors
 import signal
+import socket
 import struct
 import sys
 import time
@@ -41,8 +54,17 @@ ENV = {
 CPU_GRACE_S = 1
 SESSION_CPU_S = 3600
 KILL_WAIT_S = 2.0
+ZYGOTE_WAIT_S = 10.0
+MEMORY_SAMPLE_S = 0.01
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "cannot allocate memory", "std::bad_alloc")
+CELL = struct.Struct(">QB")  # a session's answer after each cell: the cell's number and ok (0 or 1)
+SETUP_DONE = b"1"  # written by a child once its jail is set up, just before the code starts
 
 
 # ---------------------------------------------------------------- framing (shared with the host)
@@ -81,9 +103,65 @@ def read_frame(fd: int, deadline: float | None = None) -> dict:
     return json.loads(read_exact(fd, size, deadline))
 
 
+# ---------------------------------------------------------------- system calls through libc
+_libc = None
+
+
+def _libc_call(name: str, *args) -> int:
+    """Call a libc function; OSError on failure."""
+    global _libc
+    import ctypes
+
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(_libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+    return 0
+
+
+def _prctl(option: int, value: int) -> None:
+    with contextlib.suppress(Exception):  # best effort hardening
+        _libc_call("prctl", option, value, 0, 0, 0)
+
+
+class _Filter:
+    """The inner seccomp filter as a ``struct sock_fprog``, built once in the zygote."""
+
+    def __init__(self, bpf: bytes) -> None:
+        import ctypes
+
+        class Fprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        self._buf = ctypes.create_string_buffer(bpf, len(bpf))
+        self.prog = Fprog(len(bpf) // 8, ctypes.addressof(self._buf))
+        self._ref = ctypes.byref(self.prog)
+
+    def install(self) -> None:
+        _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        _libc_call("prctl", PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self._ref, 0, 0)
+
+
 # ---------------------------------------------------------------- inside the child
 def _limit(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value))
+
+
+def _fresh_mounts(cfg: dict) -> None:
+    """A mount namespace of this run's own, with new, empty tmpfs mounts (size and inode bounded)."""
+    _libc_call("unshare", CLONE_NEWNS)
+    _libc_call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    size = int(cfg["tmpfs_mb"]) * 1024 * 1024
+    inodes = int(cfg["tmpfs_inodes"])
+    uid = cfg["uid"]
+    for path, mode, owner in (
+        (cfg["workdir"], "0755", uid),
+        ("/tmp", "1777", 0),
+        ("/dev/shm", "1777", 0),
+    ):
+        opts = f"size={size},nr_inodes={inodes},mode={mode},uid={owner},gid={owner}".encode()
+        _libc_call("mount", b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts)
 
 
 def _enter_jail(cfg: dict, req: dict) -> None:
@@ -91,7 +169,7 @@ def _enter_jail(cfg: dict, req: dict) -> None:
     memory = int(req["memory_mb"]) * 1024 * 1024
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_DATA, memory)
-    cpu = int(req.get("cpu_s") or int(req["timeout_s"]) + CPU_GRACE_S)
+    cpu = int(req.get("cpu_s") or int(float(req["timeout_s"])) + CPU_GRACE_S)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
     _limit(resource.RLIMIT_FSIZE, int(cfg["fsize_mb"]) * 1024 * 1024)
     _limit(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
@@ -110,11 +188,15 @@ def _enter_jail(cfg: dict, req: dict) -> None:
     os.environ.update(ENV, HOME=cfg["workdir"], TMPDIR=cfg["tmpdir"])
 
 
-def _wire_stdio(stdin_fd: int, out_w: int, err_w: int, keep: tuple[int, ...] = ()) -> None:
-    os.dup2(stdin_fd, 0)
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
-    os.closerange(3 + len(keep), 65536)
+def _write_files(workdir: str, files: dict) -> None:
+    """Write the request's files (as the run's uid, into its own work dir)."""
+    for name, b64 in files.items():
+        path = os.path.normpath(os.path.join(workdir, name))
+        if not path.startswith(workdir + "/") or "\0" in name:
+            raise ValueError(f"file name {name!r} escapes the work directory")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(b64))
 
 
 def _python_stdio() -> None:
@@ -192,7 +274,8 @@ def _run_python(code: str) -> None:
 
 
 def _session_loop(ctl_r: int, ctl_w: int) -> None:
-    """Persistent interpreter: run each received cell in one namespace, answer after each."""
+    """Persistent interpreter: run each received cell in one namespace, answer after each with the
+    cell's number and whether it raised (a fixed-size answer the server checks strictly)."""
     _python_stdio()
     namespace = _fresh_main()
     while True:
@@ -220,26 +303,145 @@ def _session_loop(ctl_r: int, ctl_w: int) -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        write_frame(ctl_w, {"ok": ok})
+        os.write(ctl_w, CELL.pack(msg["seq"], int(ok)))
+
+
+def _child(cfg: dict, fds: list[int], session: bool, inner: _Filter | None) -> None:
+    """A run's process, forked from the zygote: wire its descriptors, read its own request, enter
+    the jail and run. Never returns."""
+    try:
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in fds]  # out of the way of 0..6
+        for fd in fds:
+            os.close(fd)
+        req_high, setup_high = high[:2]
+        targets = high[2:]  # stdin, stdout, stderr, then a session's channel in and out
+        for target, fd in enumerate(targets):
+            os.dup2(fd, target)
+        req_fd, setup_w = len(targets), len(targets) + 1
+        os.dup2(req_high, req_fd)
+        os.dup2(setup_high, setup_w)
+        os.closerange(setup_w + 1, 65536)
+        req = json.loads(os.pread(req_fd, os.fstat(req_fd).st_size, 0))
+        os.close(req_fd)
+        os.setsid()
+        if cfg.get("fresh_mounts"):
+            _fresh_mounts(cfg)
+        os.chdir(cfg["workdir"])
+        if inner is not None:
+            inner.install()
+        _enter_jail(cfg, req)
+        _write_files(cfg["workdir"], req.get("files") or {})
+        code, language = req["code"], req["language"]
+        del req
+        os.write(setup_w, SETUP_DONE)
+        os.close(setup_w)
+    except BaseException:  # noqa: BLE001 - the jail could not be set up: the server reports it
+        with contextlib.suppress(BaseException):
+            os.write(2, traceback.format_exc().encode())
+        os._exit(125)
+    if session:
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        _session_loop(3, 4)
+    elif language == "bash":
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.execve(cfg["bash"], [cfg["bash"], "-c", code], dict(os.environ))
+    else:
+        _run_python(code)
+    os._exit(0)
+
+
+# ---------------------------------------------------------------- the zygote
+def _zygote(sock: socket.socket, cfg: dict) -> None:
+    """Fork a child per request and report each child's pid (with a pidfd) and exit status.
+
+    It receives descriptors only, never request data. Messages from the server: ``R`` (a run) or
+    ``S`` (a session) with descriptors. To the server: ``P`` + pid with the child's pidfd, and
+    ``X`` + pid + exit status once it has reaped the child. Exits when the server goes away."""
+    inner = _Filter(base64.b64decode(cfg["inner_seccomp"])) if cfg.get("inner_seccomp") else None
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ)
+    children: dict[int, int] = {}
+    while True:
+        for key, _ in sel.select():
+            if key.fileobj is sock:
+                try:
+                    msg, fds, _, _ = socket.recv_fds(sock, 16, 8)
+                except OSError:
+                    os._exit(0)
+                if not msg:
+                    os._exit(0)
+                pid = os.fork()
+                if pid == 0:
+                    sel.close()
+                    _child(cfg, fds, msg == b"S", inner)
+                for fd in fds:
+                    os.close(fd)
+                pidfd = os.pidfd_open(pid)
+                children[pidfd] = pid
+                sel.register(pidfd, selectors.EVENT_READ)
+                socket.send_fds(sock, [b"P" + struct.pack(">i", pid)], [pidfd])
+            else:
+                pidfd = key.fd
+                pid = children.pop(pidfd)
+                sel.unregister(pidfd)
+                os.close(pidfd)
+                _, status = os.waitpid(pid, 0)
+                sock.send(b"X" + struct.pack(">ii", pid, os.waitstatus_to_exitcode(status)))
 
 
 # ---------------------------------------------------------------- inside the server
-def _nonblocking(fd: int) -> None:
-    os.set_blocking(fd, False)
+def _run_memory(keep: set[int]) -> int:
+    """Memory the run's processes hold: the sum of their anonymous resident memory, or, where that
+    sum counts pages shared after a fork more than once, their proportional share."""
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                fields = f.read().split()
+            total += (int(fields[1]) - int(fields[2])) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
-def _capture(pid: int, out_r: int, err_r: int, deadline: float, limit: int, done_r: int | None = None):
-    """Collect stdout/stderr until the child exits (or signals done), the deadline or the output cap."""
+def _run_pss(keep: set[int]) -> int:
+    total = 0
+    for p in os.listdir("/proc"):
+        if not p.isdigit() or int(p) in keep:
+            continue
+        try:
+            with open(f"/proc/{p}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
+                        total += int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _capture(
+    pidfd: int,
+    out_r: int,
+    err_r: int,
+    deadline: float,
+    limit: int,
+    done_r: int | None = None,
+    memory: tuple[int, set[int]] | None = None,
+):
+    """Collect stdout/stderr until the child exits (or a session answers), the deadline, the output
+    cap or, with ``memory`` (bytes, pids to leave out), the run's memory as a whole passes its limit."""
     sel = selectors.DefaultSelector()
-    pidfd = os.pidfd_open(pid)
     bufs = {out_r: bytearray(), err_r: bytearray()}
     for fd in bufs:
-        _nonblocking(fd)
+        os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
     sel.register(pidfd, selectors.EVENT_READ)
     if done_r is not None:
         sel.register(done_r, selectors.EVENT_READ)
-    reason, done_ok = None, None
+    reason, answer = None, None
+    next_sample = time.monotonic() + MEMORY_SAMPLE_S
 
     def drain(fd: int) -> bool:
         """Read what is there; False at end of stream."""
@@ -256,11 +458,18 @@ def _capture(pid: int, out_r: int, err_r: int, deadline: float, limit: int, done
 
     try:
         while reason is None:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 reason = "timeout"
                 break
-            for key, _ in sel.select(left):
+            if memory is not None and now >= next_sample:
+                next_sample = now + MEMORY_SAMPLE_S
+                if _run_memory(memory[1]) > memory[0] and _run_pss(memory[1]) > memory[0]:
+                    reason = "oom"
+                    break
+            wait = left if memory is None else min(left, max(0.0, next_sample - now))
+            for key, _ in sel.select(wait):
                 fd = key.fd
                 if fd in bufs:
                     if not drain(fd):
@@ -270,11 +479,8 @@ def _capture(pid: int, out_r: int, err_r: int, deadline: float, limit: int, done
                 elif fd == pidfd:
                     reason = "exited"
                 elif fd == done_r:
-                    try:
-                        done_ok = bool(read_frame(done_r, deadline).get("ok", False))
-                        reason = "done"
-                    except (EOFError, TimeoutError, ValueError, AttributeError):
-                        reason = "broken"  # the code wrote into the session's channel: end the session
+                    answer = _read_cell_answer(done_r)
+                    reason = "done" if answer is not None else "broken"
             if reason in ("exited", "done"):
                 for fd in bufs:
                     drain(fd)
@@ -282,111 +488,108 @@ def _capture(pid: int, out_r: int, err_r: int, deadline: float, limit: int, done
                     reason = "output_limit"
     finally:
         sel.close()
-        os.close(pidfd)
-    return reason, bytes(bufs[out_r][:limit]), bytes(bufs[err_r][:limit]), done_ok
+    return reason, bytes(bufs[out_r][:limit]), bytes(bufs[err_r][:limit]), answer
 
 
-_libc_prctl = None
-
-
-def _prctl(option: int, value: int) -> None:
-    global _libc_prctl
+def _read_cell_answer(fd: int) -> tuple[int, int] | None:
+    """A session's fixed-size answer, or None if what is there is not one (the code wrote into the
+    channel or closed it)."""
     try:
-        if _libc_prctl is None:
-            import ctypes
-
-            _libc_prctl = ctypes.CDLL(None).prctl
-        _libc_prctl(option, value, 0, 0, 0)
-    except Exception:  # noqa: BLE001 - best effort hardening
-        pass
-
-
-def _kill_all(mode: str, uid: int, pgid: int) -> None:
-    """Kill what a run left behind.
-
-    ``namespace``: SIGKILL every process in this PID namespace but the server and its init;
-    ``uid``: every process of the run's own uid (a helper drops to that uid and signals -1);
-    ``group``: the run's process group only (the weakest tier, when neither is possible).
-    """
-    if mode == "group":
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        return
-    if mode == "uid":
-        helper = os.fork()
-        if helper == 0:
-            try:
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
-                _signal_all()
-            finally:
-                os._exit(0)
-        os.waitpid(helper, 0)
-        return
-    _signal_all()
+        data = os.read(fd, CELL.size)
+    except OSError:
+        return None
+    if len(data) != CELL.size:
+        return None
+    seq, ok = CELL.unpack(data)
+    return (seq, ok) if ok in (0, 1) else None
 
 
-def _signal_all() -> None:
+def _kill_uid(uid: int) -> None:
+    """Kill every process of ``uid`` (a helper drops to that uid and signals -1)."""
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            end = time.monotonic() + KILL_WAIT_S
+            while time.monotonic() < end:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.0005)
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
+
+
+def _kill_namespace(keep: set[int]) -> None:
+    """SIGKILL every process of this PID namespace but ``keep`` until none is left (zombies aside:
+    their parents reap them)."""
     end = time.monotonic() + KILL_WAIT_S
     while time.monotonic() < end:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
+        alive = False
+        for p in os.listdir("/proc"):
+            if not p.isdigit() or int(p) in keep:
+                continue
+            try:
+                with open(f"/proc/{p}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state in (b"Z", b"X"):
+                continue
+            alive = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(p), signal.SIGKILL)
+        if not alive:
             return
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
-        except ChildProcessError:
-            pass
-        time.sleep(0.0005)
+        time.sleep(0.0002)
 
 
-def _unlock_and_retry(func, path: str, _exc) -> None:
-    """rmtree error handler: a run may leave directories without write or search permission."""
-    with contextlib.suppress(OSError):
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-            import shutil
-
-            shutil.rmtree(path, onerror=lambda *a: None)
-        else:
-            func(path)
-
-
-def _wipe(paths: list[str]) -> None:
-    """Empty the writable directories so nothing of one run reaches the next."""
-    import shutil
-
-    for root in paths:
+def _remove_tree(root: str) -> None:
+    """Empty ``root`` without recursion and without deep paths: files are removed, and a directory
+    that is not empty has its entries moved up into ``root`` first, so any depth is fine."""
+    moved = 0
+    for _ in range(1_000_000):
         try:
             entries = list(os.scandir(root))
         except OSError:
-            continue
+            return
+        if not entries:
+            return
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, onerror=_unlock_and_retry)
-                else:
+                if not entry.is_dir(follow_symlinks=False):
                     os.unlink(entry.path)
+                    continue
+                with contextlib.suppress(OSError):
+                    os.chmod(entry.path, 0o700)
+                try:
+                    os.rmdir(entry.path)
+                    continue
+                except OSError:
+                    pass
+                for child in os.scandir(entry.path):
+                    moved += 1
+                    os.rename(child.path, os.path.join(root, f".toolgym-{moved}"))
             except OSError:
-                pass
+                continue
 
 
-def _write_files(workdir: str, files: dict, uid: int, gid: int) -> None:
-    for name, b64 in files.items():
-        path = os.path.normpath(os.path.join(workdir, name))
-        if not path.startswith(workdir + "/"):
-            raise ValueError(f"file name {name!r} escapes the work directory")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(b64))
-        if os.getuid() == 0:
-            os.chown(path, uid, gid)
-            parent = os.path.dirname(path)
-            while parent != workdir:
-                os.chown(parent, uid, gid)
-                parent = os.path.dirname(parent)
+def _reset_dir(path: str, mode: int, uid: int | None) -> None:
+    """Give a reused directory back its first mode, owner, times and no extended attributes."""
+    with contextlib.suppress(OSError):
+        for name in os.listxattr(path):
+            with contextlib.suppress(OSError):
+                os.removexattr(path, name)
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode)
+    if uid is not None:
+        with contextlib.suppress(OSError):
+            os.chown(path, uid, uid)
+    with contextlib.suppress(OSError):
+        os.utime(path, (0, 0))
 
 
 def _stdin_fd(data: str | None) -> int:
@@ -398,7 +601,7 @@ def _stdin_fd(data: str | None) -> int:
 
 
 def _status(reason: str, exit_code: int, stderr: bytes) -> str:
-    if reason in ("timeout", "output_limit"):
+    if reason in ("timeout", "output_limit", "oom"):
         return reason
     if exit_code == 0:
         return "ok"
@@ -420,90 +623,178 @@ def _result(reason, exit_code, out, err, started) -> dict:
     }
 
 
-def _reap(pid: int, kill: bool) -> int:
-    if kill:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+def _setup_failure(err: bytes, started: float) -> dict:
+    """The result of a child whose jail could not be set up: the sandbox's failure, not the code's."""
+    tail = err[-1500:].decode("utf-8", "replace").strip()
+    return {
+        "stdout": "",
+        "stderr": f"sandbox error: the run's jail could not be set up: {tail or 'no message'}",
+        "exit_code": None,
+        "status": "sandbox_error",
+        "wall_s": time.monotonic() - started,
+    }
 
 
 class Server:
-    """The fork server loop; one request at a time."""
+    """The server loop; one request at a time. Runs are forked by its zygote, never by itself."""
 
-    def __init__(self, cfg: dict) -> None:
+    def __init__(self, cfg: dict, host_fds: tuple[int, ...] = ()) -> None:
         self.cfg = cfg
         self.workdir = cfg["workdir"]
         self.session: dict | None = None
-        self.last_pid = 0
+        self.zsock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.zygote = os.fork()
+        if self.zygote == 0:
+            self.zsock.close()
+            for fd in host_fds:  # the host's channel stays the server's alone
+                os.close(fd)
+            try:
+                _zygote(theirs, cfg)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.keep = {1, os.getpid(), self.zygote}
+        self.exits: dict[int, int] = {}
 
     def _spawn(self, req: dict, session: bool):
-        """Fork the child for a run or a session; returns (pid, out_r, err_r, ctl fds)."""
-        self._prepare_workdir(req.get("files") or {})
+        """Have the zygote fork the child for a run or a session; returns (pid, pidfd, out_r,
+        err_r, setup_r, ctl fds)."""
+        if not self.cfg.get("fresh_mounts"):
+            self._prepare_workdir()
+        payload = {k: req.get(k) for k in ("code", "language", "files", "memory_mb", "timeout_s", "cpu_s")}
+        req_fd = os.memfd_create("request")
+        data = json.dumps(payload).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(req_fd, view) :]
         stdin_fd = _stdin_fd(req.get("stdin"))
+        setup_r, setup_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        ctl = (os.pipe(), os.pipe()) if session else None
-        pid = os.fork()
-        self.last_pid = pid
-        if pid == 0:  # child: never returns into the server loop
-            try:
-                keep = ()
-                if ctl is not None:
-                    os.dup2(ctl[0][0], 3)
-                    os.dup2(ctl[1][1], 4)
-                    keep = (3, 4)
-                _wire_stdio(stdin_fd, out_w, err_w, keep)
-                os.setsid()
-                os.chdir(self.workdir)
-                _enter_jail(self.cfg, req)
-                if session:
-                    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-                    _session_loop(3, 4)
-                elif req["language"] == "bash":
-                    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-                    os.execve(self.cfg["bash"], [self.cfg["bash"], "-c", req["code"]], dict(os.environ))
-                else:
-                    _run_python(req["code"])
-            except BaseException:  # noqa: BLE001 - a failed setup must never reach the server loop
-                traceback.print_exc()
-                os._exit(125)
-            os._exit(0)
-        for fd in (stdin_fd, out_w, err_w):
-            os.close(fd)
-        if ctl is not None:
-            os.close(ctl[0][0])
-            os.close(ctl[1][1])
-            return pid, out_r, err_r, (ctl[0][1], ctl[1][0])
-        return pid, out_r, err_r, None
+        theirs = [req_fd, setup_w, stdin_fd, out_w, err_w]
+        ours = None
+        if session:
+            ctl_r, ctl_w = os.pipe()
+            done_r, done_w = os.pipe()
+            theirs += [ctl_r, done_w]
+            ours = (ctl_w, done_r)
+        try:
+            socket.send_fds(self.zsock, [b"S" if session else b"R"], theirs)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        pid, pidfd = self._zygote_pid()
+        return pid, pidfd, out_r, err_r, setup_r, ours
 
-    def _prepare_workdir(self, files: dict) -> None:
-        if os.getuid() == 0:
-            os.chown(self.workdir, self.cfg["uid"], self.cfg["gid"])
-        _write_files(self.workdir, files, self.cfg["uid"], self.cfg["gid"])
+    def _zygote_message(self, deadline: float) -> tuple[bytes, list[int]]:
+        left = deadline - time.monotonic()
+        if left <= 0 or not self.zsock_ready(left):
+            raise TimeoutError("the zygote did not answer")
+        msg, fds, _, _ = socket.recv_fds(self.zsock, 16, 2)
+        if not msg:
+            raise EOFError("the zygote is gone")
+        return msg, fds
 
-    def cleanup(self, pgid: int) -> None:
-        _kill_all(self.cfg["kill_mode"], self.cfg["uid"], pgid)
-        _wipe(self.cfg["wipe"])
+    def zsock_ready(self, timeout: float) -> bool:
+        import select
+
+        return bool(select.select([self.zsock], [], [], timeout)[0])
+
+    def _zygote_pid(self) -> tuple[int, int]:
+        deadline = time.monotonic() + ZYGOTE_WAIT_S
+        while True:
+            msg, fds = self._zygote_message(deadline)
+            if msg[:1] == b"P":
+                return struct.unpack(">i", msg[1:5])[0], fds[0]
+            for fd in fds:
+                os.close(fd)
+            if msg[:1] == b"X":
+                pid, code = struct.unpack(">ii", msg[1:9])
+                self.exits[pid] = code
+
+    def _exit_status(self, pid: int) -> int:
+        deadline = time.monotonic() + ZYGOTE_WAIT_S
+        while pid not in self.exits:
+            msg, fds = self._zygote_message(deadline)
+            for fd in fds:
+                os.close(fd)
+            if msg[:1] == b"X":
+                done, code = struct.unpack(">ii", msg[1:9])
+                self.exits[done] = code
+        return self.exits.pop(pid)
+
+    def _prepare_workdir(self) -> None:
+        """Without fresh mounts: the emptied work dir, given back its first mode and owner."""
+        owner = self.cfg["uid"] if os.getuid() == 0 else None
+        _reset_dir(self.workdir, 0o755, owner)
+
+    def _memory_watch(self, req: dict) -> tuple[int, set[int]] | None:
+        if self.cfg.get("kill_mode") != "namespace":
+            return None  # outside a PID namespace the run's processes are not told apart cheaply
+        return int(req["memory_mb"]) * 1024 * 1024, self.keep
+
+    def cleanup(self) -> None:
+        mode = self.cfg["kill_mode"]
+        if mode == "namespace":
+            _kill_namespace(self.keep)
+        elif mode == "uid":
+            _kill_uid(self.cfg["uid"])
+        if not self.cfg.get("fresh_mounts"):
+            for root in self.cfg["wipe"]:
+                _remove_tree(root)
+
+    def _finish_child(self, pid: int, pidfd: int, kill: bool) -> int:
+        if kill:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        os.close(pidfd)
+        return self._exit_status(pid)
+
+    @staticmethod
+    def _setup_done(setup_r: int) -> bool:
+        os.set_blocking(setup_r, False)
+        try:
+            return os.read(setup_r, 1) == SETUP_DONE
+        except OSError:
+            return False
+        finally:
+            os.close(setup_r)
 
     def run(self, req: dict) -> dict:
         started = time.monotonic()
-        pid, out_r, err_r, _ = self._spawn(req, session=False)
+        pid, pidfd, out_r, err_r, setup_r, _ = self._spawn(req, session=False)
         try:
             reason, out, err, _ = _capture(
-                pid, out_r, err_r, started + float(req["timeout_s"]), int(req["max_output_bytes"])
+                pidfd,
+                out_r,
+                err_r,
+                started + float(req["timeout_s"]),
+                int(req["max_output_bytes"]),
+                memory=self._memory_watch(req),
             )
         finally:
             os.close(out_r)
             os.close(err_r)
-        exit_code = _reap(pid, kill=reason != "exited")
+        exit_code = self._finish_child(pid, pidfd, kill=reason != "exited")
+        if not self._setup_done(setup_r):
+            return _setup_failure(err, started)
         return _result(reason, exit_code, out, err, started)
 
     def session_open(self, req: dict) -> dict:
         # timeout_s bounds each call; the interpreter's CPU time over its whole life gets a wide bound
         req = dict(req, language="python", cpu_s=SESSION_CPU_S)
-        pid, out_r, err_r, ctl = self._spawn(req, session=True)
-        self.session = {"pid": pid, "out": out_r, "err": err_r, "ctl_w": ctl[0], "done_r": ctl[1], "req": req}
+        pid, pidfd, out_r, err_r, setup_r, ctl = self._spawn(req, session=True)
+        self.session = {
+            "pid": pid,
+            "pidfd": pidfd,
+            "out": out_r,
+            "err": err_r,
+            "ctl_w": ctl[0],
+            "done_r": ctl[1],
+            "setup_r": setup_r,
+            "req": req,
+            "seq": 0,
+        }
         return {"ok": True}
 
     def session_run(self, req: dict) -> dict:
@@ -511,18 +802,36 @@ class Server:
         s = self.session
         if s is None:
             return {"error": "no open session"}
+        s["seq"] += 1
         with contextlib.suppress(OSError):  # if the interpreter is gone, _capture sees it exit
-            write_frame(s["ctl_w"], {"code": req["code"]})
+            write_frame(s["ctl_w"], {"code": req["code"], "seq": s["seq"]})
         limit = int(s["req"]["max_output_bytes"])
-        reason, out, err, ok = _capture(
-            s["pid"], s["out"], s["err"], started + float(req["timeout_s"]), limit, done_r=s["done_r"]
+        reason, out, err, answer = _capture(
+            s["pidfd"],
+            s["out"],
+            s["err"],
+            started + float(req["timeout_s"]),
+            limit,
+            done_r=s["done_r"],
+            memory=self._memory_watch(s["req"]),
         )
+        if reason == "done" and answer[0] != s["seq"]:
+            reason = "broken"  # an answer for another cell: the code wrote into the channel
         if reason == "done":
-            result = _result("exited", 0 if ok else 1, out, err, started)
+            result = _result("exited", 0 if answer[1] else 1, out, err, started)
             result["alive"] = True
             return result
-        exit_code = _reap(s["pid"], kill=reason != "exited")
+        exit_code = self._finish_child(s["pid"], s["pidfd"], kill=reason != "exited")
         self.session = None
+        for fd in (s["out"], s["err"], s["ctl_w"], s["done_r"]):
+            os.close(fd)
+        if not self._setup_done(s["setup_r"]):
+            return _setup_failure(err, started) | {"alive": False}
+        if reason == "broken":
+            note = "\nthe session's code wrote into or closed its result channel; the session is ended\n"
+            err = err[: max(0, limit - len(note))] + note.encode()
+            reason = "exited"
+            exit_code = exit_code or 1
         result = _result(reason, exit_code, out, err, started)
         result["alive"] = False
         return result
@@ -545,27 +854,32 @@ class Server:
                 answer = {"error": f"unknown op {op!r}"}
             write_frame(wfd, answer)
             if op == "run":
-                self.cleanup(self.last_pid)
+                self.cleanup()
                 write_frame(wfd, {"clean": True})  # read by the host before it sends the next request
             elif op == "session_run" and not answer.get("alive", False):
-                self.cleanup(self.last_pid)
+                self.cleanup()
 
 
-def oneshot(payload: str) -> None:
-    """One run from a base64 JSON ``{"init": ..., "run": ...}``; the result is printed as one JSON line
-    (the container-per-run backend, whose container goes away with everything the run left)."""
+def oneshot(rfd: int) -> None:
+    """One run from the frame ``{"init": ..., "run": ...}`` read from ``rfd`` once the zygote is
+    forked; the result is printed as one JSON line (the container-per-run backend, whose container
+    goes away with everything the run left)."""
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    job = json.loads(base64.b64decode(payload))
-    result = Server(job["init"]).run(job["run"])
+    init = read_frame(rfd)
+    _prctl(PR_SET_DUMPABLE, 0)
+    server = Server(init, (rfd,))
+    job = read_frame(rfd)
+    os.close(rfd)
+    result = server.run(job)
     os.write(1, b"\n" + json.dumps(result).encode() + b"\n")
 
 
 def main() -> None:
     """Entry point inside the sandbox: read the init frame, warm up, serve."""
-    if len(sys.argv) > 2:
-        oneshot(sys.argv[2])
-        return
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    if len(sys.argv) > 2 and sys.argv[2] == "oneshot":
+        oneshot(os.dup(0))
+        return
     rfd, wfd = os.dup(0), os.dup(1)
     devnull = os.open("/dev/null", os.O_RDWR)
     os.dup2(devnull, 0)
@@ -576,7 +890,7 @@ def main() -> None:
         with contextlib.suppress(Exception):  # a missing optional module only costs speed
             __import__(name)
     _prctl(PR_SET_DUMPABLE, 0)
-    Server(cfg).serve(rfd, wfd)
+    Server(cfg, (rfd, wfd)).serve(rfd, wfd)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ UID_BASE, UID_COUNT = 2_000_000, 4096
 WORKDIR = "/work"
 UNPRIVILEGED_INNER_UID = 1000
 CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_CHOWN")
+# bwrap as root adds this one: each run's zygote child makes its own mount namespace with fresh tmpfs
+# mounts, then drops every capability with its uid
+JAIL_CAPS = ("CAP_SYS_ADMIN",)
 SERVER_SOURCE_NAME = "<toolgym-sandbox>"
 BOOT = f"import sys; exec(compile(sys.argv[1], {SERVER_SOURCE_NAME!r}, 'exec'))"
 
@@ -182,7 +185,7 @@ def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]
         # as root, without a user namespace: the server keeps only what it needs to drop each run to
         # its own uid and clean up after it
         args += ["--cap-drop", "ALL"]
-        for cap in CAPS:
+        for cap in CAPS + JAIL_CAPS:
             args += ["--cap-add", cap]
     else:
         # as another user: a user namespace, in which server and runs share one uid without capabilities

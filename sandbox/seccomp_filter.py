@@ -82,28 +82,48 @@ DENIED = (
     "ustat",
     "sysfs",
 )
+CLONE_NEWNS = 0x00020000
 NAMESPACE_FLAGS = (0x10000000, 0x20000000, 0x04000000, 0x08000000, 0x40000000, 0x00020000, 0x02000000)
 # CLONE_NEWUSER, NEWPID, NEWUTS, NEWIPC, NEWNET, NEWNS, NEWCGROUP
 
 
-@lru_cache(maxsize=1)
-def compile_filter() -> bytes:
+# What a run's jail is made with: its zygote child, still root, makes a mount namespace of its own
+# and mounts fresh tmpfs before it installs the inner filter, which denies these too.
+JAIL_SETUP = ("mount", "umount2", "unshare")
+TTY_INJECTION = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
+
+
+@lru_cache(maxsize=2)
+def compile_filter(inner: bool = True) -> bytes:
     """The filter as BPF bytes: deny the list above with EPERM, allow only AF_UNIX sockets, refuse
-    namespace flags in ``clone``, and send ``clone3`` to ``clone`` (ENOSYS) so its flags can be checked."""
+    namespace flags in ``clone``, send ``clone3`` to ``clone`` (ENOSYS) so its flags can be checked,
+    and refuse the ioctls that push input into a terminal.
+
+    ``inner=True``: the filter every run gets. ``inner=False``: the outer filter bwrap applies to the
+    whole sandbox (server, zygote and runs); it lets ``unshare(CLONE_NEWNS)``, ``mount`` and
+    ``umount2`` through, which a run can only use before it drops root, and then its inner filter
+    refuses them as well."""
     import pyseccomp as sc
 
     f = sc.SyscallFilter(defaction=sc.ALLOW)
     for name in DENIED:
+        if not inner and name in JAIL_SETUP:
+            continue
         try:
             f.add_rule(sc.ERRNO(errno.EPERM), name)
         except Exception:  # noqa: BLE001 - a syscall this architecture lacks
             continue
+    if not inner:
+        f.add_rule(sc.ERRNO(errno.EPERM), "unshare", sc.Arg(0, sc.NE, CLONE_NEWNS))
     f.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     f.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socketpair", sc.Arg(0, sc.NE, socket.AF_UNIX))
     for flag in NAMESPACE_FLAGS:
         f.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
     f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
-    f.add_rule(sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.EQ, 0x5412))  # TIOCSTI
+    for request in TTY_INJECTION:
+        # the kernel reads an ioctl's request as 32 bits: compare only those, so that high bits set
+        # by the caller do not slip past the rule
+        f.add_rule(sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
     fd = os.memfd_create("seccomp")
     try:
         with os.fdopen(os.dup(fd), "wb") as handle:
@@ -117,9 +137,9 @@ def compile_filter() -> bytes:
         os.close(fd)
 
 
-def filter_fd() -> int:
+def filter_fd(inner: bool = True) -> int:
     """A fresh file descriptor holding the BPF program, positioned at its start (caller closes it)."""
     fd = os.memfd_create("seccomp-bpf")
-    os.write(fd, compile_filter())
+    os.write(fd, compile_filter(inner))
     os.lseek(fd, 0, os.SEEK_SET)
     return fd

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import subprocess
@@ -12,7 +13,7 @@ from typing import Any
 
 from sandbox import fork_server, launch
 from sandbox.config import SandboxConfig
-from sandbox.seccomp_filter import filter_fd
+from sandbox.seccomp_filter import compile_filter, filter_fd
 
 START_TIMEOUT_S = 30.0
 ANSWER_GRACE_S = 5.0
@@ -59,11 +60,17 @@ class Worker:
             "preload": list(cfg.preload),
         }
         if cfg.backend == "bwrap":
+            as_root = os.geteuid() == 0
             return frame | {
                 "workdir": launch.WORKDIR,
                 "tmpdir": "/tmp",
                 "wipe": [launch.WORKDIR, "/tmp", "/dev/shm"],
                 "kill_mode": "namespace",
+                # as root, every run gets new tmpfs mounts of its own (else they are emptied)
+                "fresh_mounts": as_root,
+                "tmpfs_mb": cfg.tmpfs_mb,
+                "tmpfs_inodes": cfg.tmpfs_inodes,
+                "inner_seccomp": base64.b64encode(compile_filter(inner=True)).decode() if as_root else None,
             }
         self._hostdir = tempfile.mkdtemp(prefix="toolgym-sandbox-")
         os.chmod(self._hostdir, 0o755)
@@ -86,7 +93,7 @@ class Worker:
     def _start(self) -> None:
         init = self._init_frame()
         if self.cfg.backend == "bwrap":
-            seccomp_fd = filter_fd()
+            seccomp_fd = filter_fd(inner=os.geteuid() != 0)
             try:
                 cmd = launch.bwrap_command(self.cfg, self.python, seccomp_fd)
                 self.proc = launch.popen(
