@@ -17,11 +17,11 @@ Two processes, so that no process that runs user code ever held another run's da
   forks one child per run, which reads its own request from its own memfd. Every run therefore
   starts from the same clean image: the preloaded modules and nothing of any other run.
 
-Each child (as root, where the server is root) makes a mount namespace of its own with fresh
-tmpfs mounts for /work, /tmp and /dev/shm (size- and inode-limited), installs the inner seccomp
-filter, sets rlimits, drops to the run's unprivileged uid and runs the code. The server captures
-the output with caps, enforces the wall clock and the memory of the run as a whole, then kills every
-process the run left behind; the run's mounts vanish with its last process.
+Each child installs the inner seccomp filter, sets rlimits, drops to the run's unprivileged uid and
+runs the code. The server captures the output with caps, enforces the wall clock and the memory of
+the run as a whole, then kills every process the run left behind and (as root) has the zygote mount
+new, size- and inode-limited tmpfs on /work, /tmp and /dev/shm, so the next run starts from empty
+directories that no earlier run ever touched.
 """
 
 from __future__ import annotations
@@ -60,8 +60,7 @@ PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
-CLONE_NEWNS = 0x00020000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MNT_DETACH = 0x2, 0x4, 0x2
 MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "cannot allocate memory", "std::bad_alloc")
 CELL = struct.Struct(">QB")  # a session's answer after each cell: the cell's number and ok (0 or 1)
 SETUP_DONE = b"1"  # written by a child once its jail is set up, just before the code starts
@@ -149,9 +148,8 @@ def _limit(kind: int, value: int) -> None:
 
 
 def _fresh_mounts(cfg: dict) -> None:
-    """A mount namespace of this run's own, with new, empty tmpfs mounts (size and inode bounded)."""
-    _libc_call("unshare", CLONE_NEWNS)
-    _libc_call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    """New, empty tmpfs mounts (size and inode bounded) for /work, /tmp and /dev/shm, the old ones
+    detached: nothing a run wrote, and no mode, time or attribute it set, reaches the next run."""
     size = int(cfg["tmpfs_mb"]) * 1024 * 1024
     inodes = int(cfg["tmpfs_inodes"])
     uid = cfg["uid"]
@@ -160,8 +158,10 @@ def _fresh_mounts(cfg: dict) -> None:
         ("/tmp", "1777", 0),
         ("/dev/shm", "1777", 0),
     ):
+        target = path.encode()
+        _libc_call("umount2", target, MNT_DETACH)
         opts = f"size={size},nr_inodes={inodes},mode={mode},uid={owner},gid={owner}".encode()
-        _libc_call("mount", b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts)
+        _libc_call("mount", b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
 
 
 def _enter_jail(cfg: dict, req: dict) -> None:
@@ -281,8 +281,9 @@ def _session_loop(ctl_r: int, ctl_w: int) -> None:
     while True:
         try:
             msg = read_frame(ctl_r)
-        except EOFError:
-            _finish(0)
+        except (EOFError, OSError, ValueError):  # only the code itself can break this channel
+            os.write(2, b"the session's input channel was closed or written to; the session ends\n")
+            os._exit(1)
         ok = True
         try:
             tree = ast.parse(msg["code"], "<cell>", "exec")
@@ -324,8 +325,6 @@ def _child(cfg: dict, fds: list[int], session: bool, inner: _Filter | None) -> N
         req = json.loads(os.pread(req_fd, os.fstat(req_fd).st_size, 0))
         os.close(req_fd)
         os.setsid()
-        if cfg.get("fresh_mounts"):
-            _fresh_mounts(cfg)
         os.chdir(cfg["workdir"])
         if inner is not None:
             inner.install()
@@ -355,8 +354,10 @@ def _zygote(sock: socket.socket, cfg: dict) -> None:
     """Fork a child per request and report each child's pid (with a pidfd) and exit status.
 
     It receives descriptors only, never request data. Messages from the server: ``R`` (a run) or
-    ``S`` (a session) with descriptors. To the server: ``P`` + pid with the child's pidfd, and
-    ``X`` + pid + exit status once it has reaped the child. Exits when the server goes away."""
+    ``S`` (a session) with descriptors; ``C`` (clean: new tmpfs mounts, once the last run's processes
+    are gone). To the server: ``P`` + pid with the child's pidfd, ``X`` + pid + exit status once it
+    has reaped the child, ``C`` + ``1`` or ``0`` when the mounts are (or could not be) made anew.
+    Exits when the server goes away."""
     inner = _Filter(base64.b64decode(cfg["inner_seccomp"])) if cfg.get("inner_seccomp") else None
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ)
@@ -370,6 +371,13 @@ def _zygote(sock: socket.socket, cfg: dict) -> None:
                     os._exit(0)
                 if not msg:
                     os._exit(0)
+                if msg == b"C":
+                    try:
+                        _fresh_mounts(cfg)
+                        sock.send(b"C1")
+                    except OSError as exc:
+                        sock.send(b"C0" + str(exc).encode()[:200])
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     sel.close()
@@ -642,6 +650,8 @@ class Server:
         self.cfg = cfg
         self.workdir = cfg["workdir"]
         self.session: dict | None = None
+        if cfg.get("fresh_mounts"):
+            _fresh_mounts(cfg)  # the first run's mounts, before anything can be forked
         self.zsock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote = os.fork()
         if self.zygote == 0:
@@ -706,21 +716,20 @@ class Server:
             msg, fds = self._zygote_message(deadline)
             if msg[:1] == b"P":
                 return struct.unpack(">i", msg[1:5])[0], fds[0]
-            for fd in fds:
-                os.close(fd)
-            if msg[:1] == b"X":
-                pid, code = struct.unpack(">ii", msg[1:9])
-                self.exits[pid] = code
+            self._note(msg, fds)
+
+    def _note(self, msg: bytes, fds: list[int]) -> None:
+        """Keep an exit status the zygote reported; close descriptors nobody asked for."""
+        for fd in fds:
+            os.close(fd)
+        if msg[:1] == b"X":
+            done, code = struct.unpack(">ii", msg[1:9])
+            self.exits[done] = code
 
     def _exit_status(self, pid: int) -> int:
         deadline = time.monotonic() + ZYGOTE_WAIT_S
         while pid not in self.exits:
-            msg, fds = self._zygote_message(deadline)
-            for fd in fds:
-                os.close(fd)
-            if msg[:1] == b"X":
-                done, code = struct.unpack(">ii", msg[1:9])
-                self.exits[done] = code
+            self._note(*self._zygote_message(deadline))
         return self.exits.pop(pid)
 
     def _prepare_workdir(self) -> None:
@@ -734,14 +743,25 @@ class Server:
         return int(req["memory_mb"]) * 1024 * 1024, self.keep
 
     def cleanup(self) -> None:
+        """Kill what the run left, then give the next run new mounts (or, where mounts cannot be
+        made, emptied directories)."""
         mode = self.cfg["kill_mode"]
         if mode == "namespace":
             _kill_namespace(self.keep)
         elif mode == "uid":
             _kill_uid(self.cfg["uid"])
-        if not self.cfg.get("fresh_mounts"):
-            for root in self.cfg["wipe"]:
-                _remove_tree(root)
+        if self.cfg.get("fresh_mounts"):
+            self.zsock.send(b"C")
+            deadline = time.monotonic() + ZYGOTE_WAIT_S
+            while True:
+                msg, fds = self._zygote_message(deadline)
+                self._note(msg, fds)
+                if msg[:1] == b"C":
+                    if msg[1:2] != b"1":
+                        raise RuntimeError(f"new mounts failed: {msg[2:].decode(errors='replace')}")
+                    return
+        for root in self.cfg["wipe"]:
+            _remove_tree(root)
 
     def _finish_child(self, pid: int, pidfd: int, kill: bool) -> int:
         if kill:

@@ -23,8 +23,7 @@ UID_BASE, UID_COUNT = 2_000_000, 4096
 WORKDIR = "/work"
 UNPRIVILEGED_INNER_UID = 1000
 CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_CHOWN")
-# bwrap as root adds this one: each run's zygote child makes its own mount namespace with fresh tmpfs
-# mounts, then drops every capability with its uid
+# bwrap as root adds this one: the zygote mounts new tmpfs for every run (runs hold no capability)
 JAIL_CAPS = ("CAP_SYS_ADMIN",)
 SERVER_SOURCE_NAME = "<toolgym-sandbox>"
 BOOT = f"import sys; exec(compile(sys.argv[1], {SERVER_SOURCE_NAME!r}, 'exec'))"

@@ -82,14 +82,12 @@ DENIED = (
     "ustat",
     "sysfs",
 )
-CLONE_NEWNS = 0x00020000
 NAMESPACE_FLAGS = (0x10000000, 0x20000000, 0x04000000, 0x08000000, 0x40000000, 0x00020000, 0x02000000)
 # CLONE_NEWUSER, NEWPID, NEWUTS, NEWIPC, NEWNET, NEWNS, NEWCGROUP
 
 
-# What a run's jail is made with: its zygote child, still root, makes a mount namespace of its own
-# and mounts fresh tmpfs before it installs the inner filter, which denies these too.
-JAIL_SETUP = ("mount", "umount2", "unshare")
+# What the zygote uses to give each run new tmpfs mounts; only the inner filter of the runs denies them.
+JAIL_SETUP = ("mount", "umount2")
 TTY_INJECTION = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
 
 
@@ -100,9 +98,9 @@ def compile_filter(inner: bool = True) -> bytes:
     and refuse the ioctls that push input into a terminal.
 
     ``inner=True``: the filter every run gets. ``inner=False``: the outer filter bwrap applies to the
-    whole sandbox (server, zygote and runs); it lets ``unshare(CLONE_NEWNS)``, ``mount`` and
-    ``umount2`` through, which a run can only use before it drops root, and then its inner filter
-    refuses them as well."""
+    whole sandbox (server, zygote and runs); it lets ``mount`` and ``umount2`` through for the
+    zygote, which runs could not use anyway (they hold no capability), and which their inner
+    filter refuses as well."""
     import pyseccomp as sc
 
     f = sc.SyscallFilter(defaction=sc.ALLOW)
@@ -113,8 +111,6 @@ def compile_filter(inner: bool = True) -> bytes:
             f.add_rule(sc.ERRNO(errno.EPERM), name)
         except Exception:  # noqa: BLE001 - a syscall this architecture lacks
             continue
-    if not inner:
-        f.add_rule(sc.ERRNO(errno.EPERM), "unshare", sc.Arg(0, sc.NE, CLONE_NEWNS))
     f.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     f.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socketpair", sc.Arg(0, sc.NE, socket.AF_UNIX))
     for flag in NAMESPACE_FLAGS:

@@ -66,7 +66,7 @@ class Worker:
                 "tmpdir": "/tmp",
                 "wipe": [launch.WORKDIR, "/tmp", "/dev/shm"],
                 "kill_mode": "namespace",
-                # as root, every run gets new tmpfs mounts of its own (else they are emptied)
+                # as root, every run gets new tmpfs mounts (else they are emptied)
                 "fresh_mounts": as_root,
                 "tmpfs_mb": cfg.tmpfs_mb,
                 "tmpfs_inodes": cfg.tmpfs_inodes,
