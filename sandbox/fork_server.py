@@ -63,7 +63,12 @@ SECCOMP_MODE_FILTER = 2
 MS_NOSUID, MS_NODEV, MNT_DETACH = 0x2, 0x4, 0x2
 MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "cannot allocate memory", "std::bad_alloc")
 CELL = struct.Struct(">QB")  # a session's answer after each cell: the cell's number and ok (0 or 1)
-SETUP_DONE = b"1"  # written by a child once its jail is set up, just before the code starts
+# A child's status channel: SETUP_DONE once its jail is set up, just before the code starts, then
+# EXITING + the exit status byte as the interpreter ends (so the server need not wait for the process
+# to be torn down). A bash run's channel closes with its exec.
+SETUP_DONE = b"1"
+EXITING = b"E"
+_status_fd = -1
 
 
 # ---------------------------------------------------------------- framing (shared with the host)
@@ -164,13 +169,9 @@ def _fresh_mounts(cfg: dict) -> None:
         _libc_call("mount", b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
 
 
-def _enter_jail(cfg: dict, req: dict) -> None:
-    """Set rlimits, then drop to the run's unprivileged uid (when started as root)."""
-    memory = int(req["memory_mb"]) * 1024 * 1024
-    _limit(resource.RLIMIT_AS, memory)
-    _limit(resource.RLIMIT_DATA, memory)
-    cpu = int(req.get("cpu_s") or int(float(req["timeout_s"])) + CPU_GRACE_S)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
+def _drop(cfg: dict) -> None:
+    """Set the limits that do not depend on a request, then drop to the run's unprivileged uid
+    (when started as root)."""
     _limit(resource.RLIMIT_FSIZE, int(cfg["fsize_mb"]) * 1024 * 1024)
     _limit(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
     _limit(resource.RLIMIT_CORE, 0)
@@ -186,6 +187,15 @@ def _enter_jail(cfg: dict, req: dict) -> None:
     os.umask(0o022)
     os.environ.clear()
     os.environ.update(ENV, HOME=cfg["workdir"], TMPDIR=cfg["tmpdir"])
+
+
+def _request_limits(req: dict) -> None:
+    """The request's own limits (only ever lowered: the uid is dropped already)."""
+    memory = int(req["memory_mb"]) * 1024 * 1024
+    _limit(resource.RLIMIT_AS, memory)
+    _limit(resource.RLIMIT_DATA, memory)
+    cpu = int(req.get("cpu_s") or int(float(req["timeout_s"])) + CPU_GRACE_S)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
 
 
 def _write_files(workdir: str, files: dict) -> None:
@@ -252,6 +262,9 @@ def _finish(code: int) -> None:
             stream.flush()
         except Exception:  # noqa: BLE001 - like the interpreter: a failed flush makes the exit status 120
             code = code or 120
+    if _status_fd >= 0:
+        with contextlib.suppress(OSError):
+            os.write(_status_fd, EXITING + bytes([code & 0xFF]))
     os._exit(code)
 
 
@@ -307,10 +320,24 @@ def _session_loop(ctl_r: int, ctl_w: int) -> None:
         os.write(ctl_w, CELL.pack(msg["seq"], int(ok)))
 
 
-def _child(cfg: dict, fds: list[int], session: bool, inner: _Filter | None) -> None:
-    """A run's process, forked from the zygote: wire its descriptors, read its own request, enter
-    the jail and run. Never returns."""
+def _child(cfg: dict, sock: socket.socket, inner: _Filter | None) -> None:
+    """A run's process, forked from the zygote ahead of its request: it enters the jail, then waits
+    for its descriptors, reads its own request and runs it. Never returns."""
     try:
+        os.closerange(3, sock.fileno())
+        os.closerange(sock.fileno() + 1, 65536)
+        os.setsid()
+        os.chdir(cfg["workdir"])
+        if inner is not None:
+            inner.install()
+        _drop(cfg)
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 8)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)  # the zygote is gone: nothing to run
+        sock.close()
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in fds]  # out of the way of 0..6
         for fd in fds:
             os.close(fd)
@@ -320,25 +347,22 @@ def _child(cfg: dict, fds: list[int], session: bool, inner: _Filter | None) -> N
             os.dup2(fd, target)
         req_fd, setup_w = len(targets), len(targets) + 1
         os.dup2(req_high, req_fd)
-        os.dup2(setup_high, setup_w)
+        os.dup2(setup_high, setup_w, inheritable=False)
         os.closerange(setup_w + 1, 65536)
         req = json.loads(os.pread(req_fd, os.fstat(req_fd).st_size, 0))
         os.close(req_fd)
-        os.setsid()
-        os.chdir(cfg["workdir"])
-        if inner is not None:
-            inner.install()
-        _enter_jail(cfg, req)
+        _request_limits(req)
         _write_files(cfg["workdir"], req.get("files") or {})
         code, language = req["code"], req["language"]
         del req
         os.write(setup_w, SETUP_DONE)
-        os.close(setup_w)
+        global _status_fd
+        _status_fd = setup_w
     except BaseException:  # noqa: BLE001 - the jail could not be set up: the server reports it
         with contextlib.suppress(BaseException):
             os.write(2, traceback.format_exc().encode())
         os._exit(125)
-    if session:
+    if msg == b"S":
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         _session_loop(3, 4)
     elif language == "bash":
@@ -351,17 +375,53 @@ def _child(cfg: dict, fds: list[int], session: bool, inner: _Filter | None) -> N
 
 # ---------------------------------------------------------------- the zygote
 def _zygote(sock: socket.socket, cfg: dict) -> None:
-    """Fork a child per request and report each child's pid (with a pidfd) and exit status.
+    """Keep one child forked and jailed ahead of the next request; hand it each request's
+    descriptors and report its pid (with a pidfd) and exit status.
 
     It receives descriptors only, never request data. Messages from the server: ``R`` (a run) or
-    ``S`` (a session) with descriptors; ``C`` (clean: new tmpfs mounts, once the last run's processes
-    are gone). To the server: ``P`` + pid with the child's pidfd, ``X`` + pid + exit status once it
-    has reaped the child, ``C`` + ``1`` or ``0`` when the mounts are (or could not be) made anew.
-    Exits when the server goes away."""
+    ``S`` (a session) with descriptors; ``C`` (clean: new tmpfs mounts and a new spare child, once
+    the last run's processes are gone). To the server: ``P`` + pid with the child's pidfd, ``X`` +
+    pid + exit status once it has reaped a child, ``C`` + ``1`` or ``0`` when the mounts are (or
+    could not be) made anew. Exits when the server goes away."""
+    import gc
+
     inner = _Filter(base64.b64decode(cfg["inner_seccomp"])) if cfg.get("inner_seccomp") else None
+    gc.freeze()  # children do not copy pages just to walk these objects
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ)
-    children: dict[int, int] = {}
+    children: dict[int, int] = {}  # pidfd -> pid
+    spare: tuple[int, int, socket.socket] | None = None  # pid, pidfd, its channel
+
+    def fork_spare() -> tuple[int, int, socket.socket]:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            sel.close()
+            mine.close()
+            _child(cfg, theirs, inner)
+        theirs.close()
+        pidfd = os.pidfd_open(pid)
+        children[pidfd] = pid
+        sel.register(pidfd, selectors.EVENT_READ)
+        return pid, pidfd, mine
+
+    def hand_over(kind: bytes, fds: list[int]) -> tuple[int, int]:
+        nonlocal spare
+        for _ in range(2):
+            if spare is None or spare[1] not in children:
+                spare = fork_spare()
+            pid, pidfd, channel = spare
+            spare = None
+            try:
+                socket.send_fds(channel, [kind], fds)
+                return pid, pidfd
+            except OSError:
+                continue  # that spare died before its request: fork another
+            finally:
+                channel.close()
+        raise OSError("no child could take the request")
+
+    spare = fork_spare()
     while True:
         for key, _ in sel.select():
             if key.fileobj is sock:
@@ -373,27 +433,29 @@ def _zygote(sock: socket.socket, cfg: dict) -> None:
                     os._exit(0)
                 if msg == b"C":
                     try:
-                        _fresh_mounts(cfg)
+                        if cfg.get("fresh_mounts"):
+                            _fresh_mounts(cfg)
+                        if spare is None:
+                            spare = fork_spare()
                         sock.send(b"C1")
                     except OSError as exc:
                         sock.send(b"C0" + str(exc).encode()[:200])
                     continue
-                pid = os.fork()
-                if pid == 0:
-                    sel.close()
-                    _child(cfg, fds, msg == b"S", inner)
-                for fd in fds:
-                    os.close(fd)
-                pidfd = os.pidfd_open(pid)
-                children[pidfd] = pid
-                sel.register(pidfd, selectors.EVENT_READ)
+                try:
+                    pid, pidfd = hand_over(msg, fds)
+                finally:
+                    for fd in fds:
+                        os.close(fd)
                 socket.send_fds(sock, [b"P" + struct.pack(">i", pid)], [pidfd])
             else:
                 pidfd = key.fd
                 pid = children.pop(pidfd)
                 sel.unregister(pidfd)
-                os.close(pidfd)
                 _, status = os.waitpid(pid, 0)
+                if spare is not None and spare[0] == pid:
+                    spare[2].close()
+                    spare = None
+                os.close(pidfd)
                 sock.send(b"X" + struct.pack(">ii", pid, os.waitstatus_to_exitcode(status)))
 
 
@@ -437,9 +499,12 @@ def _capture(
     limit: int,
     done_r: int | None = None,
     memory: tuple[int, set[int]] | None = None,
+    status_r: int | None = None,
 ):
-    """Collect stdout/stderr until the child exits (or a session answers), the deadline, the output
-    cap or, with ``memory`` (bytes, pids to leave out), the run's memory as a whole passes its limit."""
+    """Collect stdout/stderr until the child exits or says it is exiting (on ``status_r``), a
+    session answers, the deadline, the output cap or, with ``memory`` (bytes, pids to leave out),
+    the run's memory as a whole passes its limit. Returns (reason, stdout, stderr, the session's
+    answer, what the status channel said)."""
     sel = selectors.DefaultSelector()
     bufs = {out_r: bytearray(), err_r: bytearray()}
     for fd in bufs:
@@ -448,6 +513,10 @@ def _capture(
     sel.register(pidfd, selectors.EVENT_READ)
     if done_r is not None:
         sel.register(done_r, selectors.EVENT_READ)
+    status = bytearray()
+    if status_r is not None:
+        os.set_blocking(status_r, False)
+        sel.register(status_r, selectors.EVENT_READ)
     reason, answer = None, None
     next_sample = time.monotonic() + MEMORY_SAMPLE_S
 
@@ -489,14 +558,26 @@ def _capture(
                 elif fd == done_r:
                     answer = _read_cell_answer(done_r)
                     reason = "done" if answer is not None else "broken"
-            if reason in ("exited", "done"):
+                elif fd == status_r:
+                    chunk = b""
+                    with contextlib.suppress(BlockingIOError):
+                        chunk = os.read(status_r, 16)
+                    if not chunk:
+                        sel.unregister(status_r)
+                    status += chunk
+                    if status[:2] == SETUP_DONE + EXITING and len(status) >= 3:
+                        reason = "exiting"
+            if reason in ("exited", "done", "exiting"):
                 for fd in bufs:
                     drain(fd)
                 if any(len(b) > limit for b in bufs.values()):
                     reason = "output_limit"
+        if status_r is not None and reason != "exiting":
+            with contextlib.suppress(OSError):
+                status += os.read(status_r, 16)
     finally:
         sel.close()
-    return reason, bytes(bufs[out_r][:limit]), bytes(bufs[err_r][:limit]), answer
+    return reason, bytes(bufs[out_r][:limit]), bytes(bufs[err_r][:limit]), answer, bytes(status)
 
 
 def _read_cell_answer(fd: int) -> tuple[int, int] | None:
@@ -665,6 +746,7 @@ class Server:
         theirs.close()
         self.keep = {1, os.getpid(), self.zygote}
         self.exits: dict[int, int] = {}
+        self.last_pid = 0
 
     def _spawn(self, req: dict, session: bool):
         """Have the zygote fork the child for a run or a session; returns (pid, pidfd, out_r,
@@ -694,6 +776,7 @@ class Server:
             for fd in theirs:
                 os.close(fd)
         pid, pidfd = self._zygote_pid()
+        self.last_pid = pid
         return pid, pidfd, out_r, err_r, setup_r, ours
 
     def _zygote_message(self, deadline: float) -> tuple[bytes, list[int]]:
@@ -743,25 +826,29 @@ class Server:
         return int(req["memory_mb"]) * 1024 * 1024, self.keep
 
     def cleanup(self) -> None:
-        """Kill what the run left, then give the next run new mounts (or, where mounts cannot be
-        made, emptied directories)."""
+        """Kill what the run left, give the next run new mounts (or, where mounts cannot be made,
+        emptied directories) and have the zygote fork the next run's child."""
         mode = self.cfg["kill_mode"]
         if mode == "namespace":
             _kill_namespace(self.keep)
         elif mode == "uid":
             _kill_uid(self.cfg["uid"])
-        if self.cfg.get("fresh_mounts"):
-            self.zsock.send(b"C")
-            deadline = time.monotonic() + ZYGOTE_WAIT_S
-            while True:
-                msg, fds = self._zygote_message(deadline)
-                self._note(msg, fds)
-                if msg[:1] == b"C":
-                    if msg[1:2] != b"1":
-                        raise RuntimeError(f"new mounts failed: {msg[2:].decode(errors='replace')}")
-                    return
-        for root in self.cfg["wipe"]:
-            _remove_tree(root)
+        elif self.last_pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.last_pid, signal.SIGKILL)
+        if not self.cfg.get("fresh_mounts"):
+            for root in self.cfg["wipe"]:
+                _remove_tree(root)
+        self.zsock.send(b"C")
+        deadline = time.monotonic() + ZYGOTE_WAIT_S
+        while True:
+            msg, fds = self._zygote_message(deadline)
+            self._note(msg, fds)
+            if msg[:1] == b"C":
+                if msg[1:2] != b"1":
+                    raise RuntimeError(f"new mounts failed: {msg[2:].decode(errors='replace')}")
+                self.exits.clear()  # statuses of children whose end was reported otherwise
+                return
 
     def _finish_child(self, pid: int, pidfd: int, kill: bool) -> int:
         if kill:
@@ -784,19 +871,24 @@ class Server:
         started = time.monotonic()
         pid, pidfd, out_r, err_r, setup_r, _ = self._spawn(req, session=False)
         try:
-            reason, out, err, _ = _capture(
+            reason, out, err, _, status = _capture(
                 pidfd,
                 out_r,
                 err_r,
                 started + float(req["timeout_s"]),
                 int(req["max_output_bytes"]),
                 memory=self._memory_watch(req),
+                status_r=setup_r,
             )
         finally:
-            os.close(out_r)
-            os.close(err_r)
-        exit_code = self._finish_child(pid, pidfd, kill=reason != "exited")
-        if not self._setup_done(setup_r):
+            for fd in (out_r, err_r, setup_r):
+                os.close(fd)
+        if reason == "exiting":  # the interpreter said how it ends: no need to wait for its teardown
+            os.close(pidfd)
+            exit_code, reason = status[2], "exited"
+        else:
+            exit_code = self._finish_child(pid, pidfd, kill=reason != "exited")
+        if status[:1] != SETUP_DONE:
             return _setup_failure(err, started)
         return _result(reason, exit_code, out, err, started)
 
@@ -826,7 +918,7 @@ class Server:
         with contextlib.suppress(OSError):  # if the interpreter is gone, _capture sees it exit
             write_frame(s["ctl_w"], {"code": req["code"], "seq": s["seq"]})
         limit = int(s["req"]["max_output_bytes"])
-        reason, out, err, answer = _capture(
+        reason, out, err, answer, _ = _capture(
             s["pidfd"],
             s["out"],
             s["err"],

@@ -31,7 +31,9 @@ class WorkerPool:
     def __init__(self, cfg: SandboxConfig, python: str) -> None:
         self.cfg, self.python, self.size = cfg, python, cfg.workers
         self._lock = threading.Lock()
-        self._idle: list[Worker | None] = [None] * self.size  # None: a slot whose worker is not started
+        # None: a slot whose worker is not started. First in, first out: the worker that finished
+        # longest ago has had the most time to clean up and fork its next run's child.
+        self._idle: deque[Worker | None] = deque([None] * self.size)
         self._waiters: deque[_Waiter] = deque()
         self._busy: set[Worker] = set()
         self._closed = False
@@ -40,7 +42,7 @@ class WorkerPool:
     def _acquire(self) -> Worker | None:
         with self._lock:
             if self._idle and not self._waiters:
-                return self._idle.pop()
+                return self._idle.popleft()
             waiter = _Waiter()
             self._waiters.append(waiter)
         if waiter.event.wait(self.cfg.acquire_timeout_s):
@@ -67,7 +69,7 @@ class WorkerPool:
         """Start every idle slot's worker now, in parallel, so first runs do not pay the start."""
         with self._lock:
             cold = self._idle.count(None)
-            self._idle = [w for w in self._idle if w is not None]
+            self._idle = deque(w for w in self._idle if w is not None)
 
         def start(_: int) -> Worker | None:
             try:
@@ -146,7 +148,7 @@ class WorkerPool:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, [None] * len(self._idle)
+            idle, self._idle = self._idle, deque([None] * len(self._idle))
         for w in idle:
             if w is not None:
                 w.close()
