@@ -7,9 +7,10 @@ import base64
 import contextlib
 import json
 import os
+import socket
 import time
 
-from sandbox import launch
+from sandbox import fork_server, launch
 from sandbox.config import SandboxConfig
 from sandbox.result import ExecResult, RunRequest
 
@@ -59,9 +60,9 @@ class DockerRunner:
                 ) from exc
         self._image_ok = True
 
-    def _command(self, request: RunRequest) -> list[str]:
+    def _init_frame(self) -> dict:
         cfg = self.cfg
-        init = {
+        return {
             "uid": CONTAINER_UID,
             "gid": CONTAINER_UID,
             "nproc": cfg.nproc,
@@ -72,10 +73,28 @@ class DockerRunner:
             "tmpdir": "/tmp",
             "wipe": [],
             "kill_mode": "namespace",
+            "inner_seccomp": self._inner_filter(),
         }
-        run = {"op": "run", **request.wire(), "max_output_bytes": cfg.max_output_bytes}
-        payload = base64.b64encode(json.dumps({"init": init, "run": run}).encode()).decode()
-        return ["python3", "-I", "-c", launch.BOOT, self.source, payload]
+
+    @staticmethod
+    def _inner_filter() -> str | None:
+        """The runs' seccomp filter, where this host can compile it (the ``sandbox`` extra)."""
+        try:
+            from sandbox.seccomp_filter import compile_filter
+
+            return base64.b64encode(compile_filter(inner=True)).decode()
+        except ImportError:
+            return None
+
+    def _stdin(self, request: RunRequest) -> bytes:
+        """What the container reads on stdin: the init frame, then (once its zygote is forked, so
+        that no run's process ever held it) the request. Nothing of the request is on the command
+        line, where /proc/1/cmdline would show it to the run."""
+        run = {"op": "run", **request.wire(), "max_output_bytes": self.cfg.max_output_bytes}
+        return b"".join(_frame(obj) for obj in (self._init_frame(), run))
+
+    def _command(self) -> list[str]:
+        return ["python3", "-I", "-c", launch.BOOT, self.source, "oneshot"]
 
     def run(self, request: RunRequest) -> ExecResult:
         started = time.monotonic()
@@ -85,7 +104,8 @@ class DockerRunner:
             self._ensure_image()
             container = self.client.containers.create(
                 self.cfg.image,
-                self._command(request),
+                self._command(),
+                stdin_open=True,
                 network_mode="none",
                 read_only=True,
                 tmpfs={launch.WORKDIR: size + ",mode=1777", "/tmp": size + ",mode=1777"},
@@ -99,7 +119,15 @@ class DockerRunner:
                 environment={},
                 detach=True,
             )
+            channel = container.attach_socket(params={"stdin": 1, "stream": 1})
+            raw = getattr(channel, "_sock", channel)
             container.start()
+            try:
+                raw.sendall(self._stdin(request))
+            finally:
+                with contextlib.suppress(OSError):
+                    raw.shutdown(socket.SHUT_WR)
+                channel.close()
             container.wait(timeout=float(request.timeout_s) + START_GRACE_S)
             logs = container.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
             answer = json.loads(logs.splitlines()[-1]) if logs else None
@@ -114,3 +142,9 @@ class DockerRunner:
             if container is not None:
                 with contextlib.suppress(Exception):  # already gone
                     container.remove(force=True)
+
+
+def _frame(obj: dict) -> bytes:
+    """One length-prefixed JSON frame, as the fork server reads it."""
+    data = json.dumps(obj).encode()
+    return fork_server.HEADER.pack(len(data)) + data

@@ -990,7 +990,11 @@ def main() -> None:
     """Entry point inside the sandbox: read the init frame, warm up, serve."""
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     if len(sys.argv) > 2 and sys.argv[2] == "oneshot":
-        oneshot(os.dup(0))
+        rfd = os.dup(0)
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        oneshot(rfd)
         return
     rfd, wfd = os.dup(0), os.dup(1)
     devnull = os.open("/dev/null", os.O_RDWR)

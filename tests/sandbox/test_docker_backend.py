@@ -67,3 +67,22 @@ def test_image_comes_from_the_environment(monkeypatch):
 
     assert SandboxConfig(backend="docker").image == "example/image:1"
     assert os.environ["TOOLGYM_SANDBOX_IMAGE"] == "example/image:1"
+
+
+def test_a_run_finds_its_request_neither_on_a_command_line_nor_before_reading_stdin(docker_sandbox):
+    from tests.sandbox.test_run_isolation import marker, scan
+
+    secret = marker()
+    r = docker_sandbox.run(
+        "import os\nfor p in os.listdir('/proc'):\n    if p.isdigit():\n"
+        "        try: print(open(f'/proc/{p}/cmdline', 'rb').read())\n        except OSError: pass\n",
+        stdin=secret,
+    )
+    assert r.status == "ok" and r.stdout and secret not in r.stdout, r
+    code = (
+        "import os, sys\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.read(r, 1)\n"
+        f"    exec({scan(secret)!r})\n    sys.stdout.flush(); os._exit(0)\n"
+        "sys.stdin.read()\nos.write(w, b'x')\nos.waitpid(pid, 0)\n"
+    )
+    r = docker_sandbox.run(code, stdin=secret)
+    assert (r.status, r.stdout) == ("ok", "[]\n"), r
