@@ -562,17 +562,20 @@ def _capture(
                     chunk = b""
                     with contextlib.suppress(BlockingIOError):
                         chunk = os.read(status_r, 16)
-                    if not chunk:
-                        sel.unregister(status_r)
                     status += chunk
                     if status[:2] == SETUP_DONE + EXITING and len(status) >= 3:
                         reason = "exiting"
+                    elif (
+                        not chunk or len(status) >= 3 or status[:2] not in (SETUP_DONE, SETUP_DONE + EXITING)
+                    ):
+                        # closed, or the code wrote something else into it: wait for the process
+                        sel.unregister(status_r)
             if reason in ("exited", "done", "exiting"):
                 for fd in bufs:
                     drain(fd)
                 if any(len(b) > limit for b in bufs.values()):
                     reason = "output_limit"
-        if status_r is not None and reason != "exiting":
+        if status_r is not None and not status:
             with contextlib.suppress(OSError):
                 status += os.read(status_r, 16)
     finally:

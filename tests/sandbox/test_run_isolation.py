@@ -272,3 +272,17 @@ def test_a_deep_tree_left_in_the_rlimits_tier_is_cleaned_up():
         )
         assert r.stdout == "deep\n", r
         assert sb.run("import os; print(os.listdir('.'))").stdout == "[]\n"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nfor _ in range(50): os.write(4, b'x' * 60000)\nprint('done')",
+        "import os\nos.write(4, b'E\\x00')\nimport time; time.sleep(0.2)\nprint('after')",
+        "import os\nos.close(4)\nprint('done')",
+    ],
+)
+def test_a_run_writing_into_its_status_channel_changes_only_its_own_result(box, code):
+    r = box.run(code, timeout_s=5)
+    assert r.status in ("ok", "error") and r.wall_s < 4, r
+    assert box.run("print(7)").stdout == "7\n"
