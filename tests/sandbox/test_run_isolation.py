@@ -243,7 +243,7 @@ def test_a_session_cannot_crash_or_fool_its_worker_through_its_channel(box, atta
     assert box.run("print(2)").stdout == "2\n"
 
 
-def testremove_tree_handles_any_depth_and_modes(tmp_path):
+def test_remove_tree_handles_any_depth_and_modes(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
