@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("bwrap", "rlimits", "docker")
 DEFAULT_IMAGE = "python:3.11-slim"
+MAX_BODY_BYTES = 16 * 1024 * 1024  # the service's default cap on a request body, as the stack's balancer
 PRELOAD = (
     "json",
     "re",
