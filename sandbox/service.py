@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import time
 from collections import Counter
 from typing import Any
@@ -126,27 +127,78 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _label(key: object) -> str:
+    """A key or index as a message names it: plain when it is a plain name, else quoted and cut."""
+    return key if isinstance(key, str) and key.isidentifier() else _short(key, 40)
+
+
+def _lone_surrogate(text: str) -> int | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
 def _check_text(value: Any) -> None:
-    """ValueError at the first string (key or value) that is not valid UTF-8 text."""
-    stack, path = [(value, "body")], None
+    """ValueError naming the place of the first string (key or value) that is not valid UTF-8 text.
+    Iterative, and memory in the nesting depth only."""
+    path: list[str] = []  # labels of the containers being walked
+    stack = [iter([("body", value)])]
     while stack:
-        item, path = stack.pop()
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            if path:
+                path.pop()
+            continue
+        label, item = entry
+        label = _label(label)
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError(f"{path}: lone surrogate {item[exc.start]!r} at index {exc.start}") from None
+            strings = [(item, label)]
         elif isinstance(item, dict):
-            for key, sub in item.items():
-                stack.append((key, f"{path}: a key"))
-                stack.append((sub, f"{path}.{_short(key, 40)}"))
+            strings = [(key, f"{label}: the key {_short(key, 40)}") for key in item]
+        else:
+            strings = []
+        for text, where in strings:
+            index = _lone_surrogate(text)
+            if index is not None:
+                place = ".".join([*path, where])
+                raise ValueError(f"{place}: lone surrogate {text[index]!r} at index {index}")
+        if isinstance(item, dict):
+            path.append(label)
+            stack.append(iter(item.items()))
         elif isinstance(item, list):
-            stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
+            path.append(label)
+            stack.append(iter(enumerate(item)))
 
 
-def parse_json(raw: bytes) -> Any:
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # possessive: linear, never backtracks
+
+
+def _check_size(raw: bytes, max_values: int) -> None:
+    """ValueError if the body holds more JSON values than ``max_values`` (counted by the brackets,
+    commas, colons and strings outside strings, without parsing): a body of many tiny values would
+    take many times its size as Python objects. Linear in the body; stops at the limit."""
+    pos, values, n = 0, 0, len(raw)
+    while pos < n:
+        quote = raw.find(b'"', pos)
+        stop = n if quote < 0 else quote
+        values += sum(raw.count(c, pos, stop) for c in (b",", b":", b"[", b"{")) + (quote >= 0)
+        if values > max_values:
+            raise ValueError(f"it holds more than {max_values} values, more than any request here can")
+        if quote < 0:
+            return
+        match = _STRING.match(raw, quote)
+        if match is None:
+            return  # an unterminated string: json.loads says so
+        pos = match.end()
+
+
+def parse_json(raw: bytes, max_values: int = 1 << 20) -> Any:
     """The body as JSON, strictly; HTTPException 422 saying what is wrong otherwise."""
     try:
+        _check_size(raw, max_values)
         value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
         _check_text(value)
     except RecursionError:
@@ -160,7 +212,7 @@ def _errors(exc: ValidationError, prefix: str = "") -> str:
     """pydantic's errors as one line, without echoing the input."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False)[:5]:
-        loc = ".".join(_short(x, 40) if isinstance(x, str) else str(x) for x in error["loc"])
+        loc = ".".join(_label(x) for x in error["loc"])
         parts.append(f"{prefix}{loc or 'body'}: {error['msg']}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
@@ -249,6 +301,12 @@ def create_app(
     state: dict[str, Any] = {"sandbox": sandbox, "pending": 0, "owned": sandbox is None}
     metrics = Metrics()
     running = asyncio.Semaphore(cfg.workers)  # runs at once, whatever the requests in flight
+    # the most JSON values a body of this service can hold: a batch of runs, each with all its fields
+    # and files (a body past it is refused before it is parsed, see _check_size)
+    max_values = cfg.max_batch * (32 + 4 * cfg.max_files) + 64
+
+    def body_of(raw: bytes) -> Any:
+        return parse_json(raw, max_values)
 
     def sb() -> Sandbox:
         if state["sandbox"] is None:
@@ -311,7 +369,7 @@ def create_app(
 
     @app.post("/run")
     async def run(http: Request) -> dict[str, Any]:
-        request = request_of(parse_json(await http.body()))
+        request = request_of(body_of(await http.body()))
         admit(1)
         try:
             return await run_one(request)
@@ -320,7 +378,7 @@ def create_app(
 
     @app.post("/run_batch")
     async def run_batch(http: Request) -> list[dict[str, Any]]:
-        items = parse_json(await http.body())
+        items = body_of(await http.body())
         if not isinstance(items, list):
             raise HTTPException(422, f"the body must be a JSON list of runs, got {type(items).__name__}")
         if len(items) > cfg.max_batch:
@@ -338,7 +396,7 @@ def create_app(
 
     @app.post("/sessions")
     async def open_session(http: Request) -> dict[str, Any]:
-        body = model_of(SessionBody, parse_json(await http.body()))
+        body = model_of(SessionBody, body_of(await http.body()))
         request = checked(
             lambda: RunRequest(
                 code="",
@@ -360,7 +418,7 @@ def create_app(
 
     @app.post("/sessions/{session_id}/run")
     async def session_run(session_id: str, http: Request) -> dict[str, Any]:
-        body = model_of(CellBody, parse_json(await http.body()))
+        body = model_of(CellBody, body_of(await http.body()))
         session = sb().session(session_id)
         if session is None:
             raise HTTPException(

@@ -282,6 +282,8 @@ MALFORMED = [
     b"\xff\xfe\x00garbage",
     b'{"code": "\xff"}',
     b"[" * 30_000,
+    b"[" + b"[]," * 5_000 + b"[]]",
+    b'{"code": "1", "files": {' + b",".join(b'"f%d": ""' % i for i in range(3000)) + b"}}",
     b'{"a":' * 6_000,
 ]
 
@@ -297,6 +299,15 @@ def test_a_malformed_body_is_422_never_500(capped, path, body):
         return
     assert r.status_code == 422, (r.status_code, r.text)
     assert isinstance(r.json()["detail"], str)
+
+
+def test_a_body_of_more_values_than_any_request_holds_is_refused_before_parsing(capped):
+    body = b"[" + b'"",' * 20_000 + b"1]"  # 60 kB, under the body cap, but each value an object
+    r = httpx.post(capped.url + "/run_batch", content=body, timeout=30)
+    assert r.status_code == 422 and "more than 240 values" in r.json()["detail"]  # 4 runs * (32 + 4*3) + 64
+    quoted = {"code": 'print("[1, 2], {3: 4}," * 3)', "files": {"a,b:c[": '{"x": [1, 2]}'}}
+    r = httpx.post(capped.url + "/run_batch", json=[quoted] * 4, timeout=30)  # brackets in strings: fine
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize(
@@ -490,3 +501,21 @@ def test_serve_flags_reach_the_service(monkeypatch):
         seen["max_batch"] == 16 and seen["max_batch_output_bytes"] == 4096 and seen["max_body_bytes"] == 5000
     )
     assert seen["timeout_s"] == 5 and seen["memory_mb"] == 256 and seen["max_output_bytes"] == 2048
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"code": "1", "stdin": "a\\udfffb"}', "body.stdin: lone surrogate '\\udfff' at index 1"),
+        (b'[{"code": "1"}, {"code": "1", "files": {"x": "\\ud800"}}]', "body.1.files.x: lone surrogate"),
+        (b'{"code": "1", "\\ud800": 3}', "body: the key '\\ud800': lone surrogate"),
+        (b'{"code": "1", "timeout_s": 1e400}', "does not fit a float"),
+        (b'{"code": "1", "timeout_s": NaN}', "NaN is not a number JSON allows"),
+        (b'{"code": "1", "timeout_s": "1"}', "timeout_s: Input should be a valid number"),
+        (b'{"code": "1", "timeout": 1}', "timeout: Extra inputs are not permitted"),
+    ],
+)
+def test_a_malformed_body_says_where(capped, body, message):
+    path = "/run_batch" if body.startswith(b"[") else "/run"
+    r = httpx.post(capped.url + path, content=body, timeout=30)
+    assert r.status_code == 422 and message in r.json()["detail"], r.text
