@@ -44,18 +44,15 @@ def serve(
     max_batch_output_bytes: int = typer.Option(
         DEFAULT["max_batch_output_bytes"], help="Output one run_batch answer holds, all runs together."
     ),
-    max_body_bytes: int = typer.Option(MAX_BODY_BYTES, help="Cap on any request body (413)."),
+    max_body_bytes: int = typer.Option(
+        MAX_BODY_BYTES, min=1024, max=1024**3, help="Cap on any request body (413)."
+    ),
 ) -> None:
     """Serve POST /run, /run_batch, /sessions, GET /health and /metrics. Requests past a cap get 422
     (a limit or count) or 413 (a size) naming the field and the cap; see docs/sandbox.md."""
     from sandbox import service
 
-    typer.echo(f"toolgym sandbox service on http://{host}:{port} (backend {backend})", err=True)
-    service.serve(
-        host,
-        port,
-        max_pending=max_pending,
-        max_body_bytes=max_body_bytes,
+    config = dict(
         workers=workers,
         backend=backend,
         max_sessions=max_sessions,
@@ -72,6 +69,12 @@ def serve(
         max_batch=max_batch,
         max_batch_output_bytes=max_batch_output_bytes,
     )
+    try:
+        SandboxConfig(**config)  # a bad flag is said here, before any worker starts
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"toolgym sandbox service on http://{host}:{port} (backend {backend})", err=True)
+    service.serve(host, port, max_pending=max_pending, max_body_bytes=max_body_bytes, **config)
 
 
 @sandbox_app.command("run")

@@ -519,3 +519,22 @@ def test_a_malformed_body_says_where(capped, body, message):
     path = "/run_batch" if body.startswith(b"[") else "/run"
     r = httpx.post(capped.url + path, content=body, timeout=30)
     assert r.status_code == 422 and message in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ("--max-timeout-s 5", "timeout_s (10.0) must be at most max_timeout_s (5.0)"),
+        ("--max-memory-mb 10", "max_memory_mb must be in"),
+        ("--max-batch 0", "max_batch must be in"),
+    ],
+)
+def test_serve_refuses_a_bad_cap_before_starting(monkeypatch, flags, message):
+    from typer.testing import CliRunner
+
+    import sandbox.service
+    from agents.cli.sandbox_cmds import sandbox_app
+
+    monkeypatch.setattr(sandbox.service, "serve", lambda *a, **kw: pytest.fail("started"))
+    result = CliRunner().invoke(sandbox_app, ["serve", *flags.split()], terminal_width=200)
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
