@@ -1,5 +1,7 @@
 """``SandboxClient``: the sandbox API over HTTP. Infrastructure failures come back as
-``status="sandbox_error"`` results, never as exceptions and never as a failure of the code."""
+``status="sandbox_error"`` results, never as exceptions and never as a failure of the code. A request
+the service refuses as the caller's (422, or 413: too large) raises ValueError with the service's
+reason, as the embedded ``Sandbox`` raises it for a request past its caps."""
 
 from __future__ import annotations
 
@@ -14,6 +16,15 @@ from sandbox.api import SandboxAPI
 from sandbox.result import ExecResult, RunRequest, SandboxError
 
 RETRY_STATUSES = (429, 502, 503, 504)
+
+
+def _detail(response: httpx.Response) -> str:
+    """The service's ``detail`` (the field and the cap), else the start of the body (e.g. a proxy's)."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return str(detail) if detail else f"HTTP {response.status_code}: {response.text[:500]}"
 
 
 class RemoteSession:
@@ -85,8 +96,8 @@ class SandboxClient(SandboxAPI):
 
     @staticmethod
     def _interpret(response: httpx.Response) -> tuple[Any, ExecResult | None]:
-        if response.status_code == 422:
-            raise ValueError(f"the sandbox service rejected the request: {response.text}")
+        if response.status_code in (413, 422):
+            raise ValueError(f"the sandbox service rejected the request: {_detail(response)}")
         if response.status_code == 404:
             return {"_status": 404, "detail": response.json().get("detail")}, None
         if response.status_code >= 400:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandbox.result import MAX_FILES, RequestTooLarge
+
+if TYPE_CHECKING:
+    from sandbox.result import RunRequest
 
 BACKENDS = ("bwrap", "rlimits", "docker")
 DEFAULT_IMAGE = "python:3.11-slim"
+MAX_BODY_BYTES = 16 * 1024 * 1024  # the service's default cap on a request body, as the stack's balancer
 PRELOAD = (
     "json",
     "re",
@@ -62,6 +70,15 @@ class SandboxConfig:
     allow_unsafe: bool = False
     image: str | None = None  # docker backend; None: $TOOLGYM_SANDBOX_IMAGE or DEFAULT_IMAGE
     docker_url: str | None = None  # docker backend; None: $DOCKER_HOST or the SDK default
+    # Caps on what a request may ask for (check_request); the defaults above must be within them.
+    max_timeout_s: float = 60.0  # a run's or a session cell's timeout_s
+    max_memory_mb: int = 2048  # a run's or a session's memory_mb
+    max_code_bytes: int = 1024 * 1024  # UTF-8 bytes of code
+    max_stdin_bytes: int = 4 * 1024 * 1024
+    max_files: int = 256  # files in one request
+    max_files_bytes: int = 8 * 1024 * 1024  # all of one request's files together
+    max_batch: int = 256  # requests in one run_batch
+    max_batch_output_bytes: int = 32 * 1024 * 1024  # stdout + stderr of one run_batch, all runs together
 
     def __post_init__(self) -> None:
         if self.workers == 0:
@@ -90,3 +107,64 @@ class SandboxConfig:
         check("max_sessions", 0, 4096)
         check("session_idle_s", 1, 86400)
         check("acquire_timeout_s", 0.001, 86400)
+        check("max_timeout_s", 0.001, 600)
+        check("max_memory_mb", 32, 65536)
+        check("max_code_bytes", 1, 4 * 1024 * 1024)
+        check("max_stdin_bytes", 0, 1024 * 1024 * 1024)
+        check("max_files", 0, MAX_FILES)
+        check("max_files_bytes", 0, 1024 * 1024 * 1024)
+        check("max_batch", 1, 4096)
+        check("max_batch_output_bytes", 1024, 16 * 1024 * 1024 * 1024)
+        if self.timeout_s > self.max_timeout_s:
+            raise ValueError(
+                f"timeout_s ({self.timeout_s}) must be at most max_timeout_s ({self.max_timeout_s})"
+            )
+        if self.memory_mb > self.max_memory_mb:
+            raise ValueError(
+                f"memory_mb ({self.memory_mb}) must be at most max_memory_mb ({self.max_memory_mb})"
+            )
+
+    def check_request(self, request: RunRequest) -> RunRequest:
+        """``request`` if it asks for no more than this sandbox allows, else ValueError naming the field
+        and the cap (``RequestTooLarge``, a ValueError, for sizes). Runs, sessions and session cells
+        all go through it: call it after building the ``RunRequest`` and before anything runs."""
+        if request.timeout_s > self.max_timeout_s:
+            raise ValueError(
+                f"timeout_s {request.timeout_s} is over this sandbox's cap max_timeout_s={self.max_timeout_s}"
+            )
+        if request.memory_mb > self.max_memory_mb:
+            raise ValueError(
+                f"memory_mb {request.memory_mb} is over this sandbox's cap max_memory_mb={self.max_memory_mb}"
+            )
+        if request.files and len(request.files) > self.max_files:
+            raise ValueError(
+                f"files: {len(request.files)} files is over this sandbox's cap max_files={self.max_files}"
+            )
+        sizes = request.sizes()
+        for name, cap in (
+            ("code", self.max_code_bytes),
+            ("stdin", self.max_stdin_bytes),
+            ("files", self.max_files_bytes),
+        ):
+            if sizes[name] > cap:
+                raise RequestTooLarge(
+                    f"{name}: {sizes[name]} bytes is over this sandbox's cap max_{name}_bytes={cap}"
+                )
+        return request
+
+    def check_batch(self, requests: Sequence[RunRequest]) -> None:
+        """ValueError unless the batch holds at most ``max_batch`` requests, each within the caps."""
+        if len(requests) > self.max_batch:
+            raise ValueError(
+                f"a batch of {len(requests)} requests is over this sandbox's cap max_batch={self.max_batch}"
+            )
+        for i, request in enumerate(requests):
+            try:
+                self.check_request(request)
+            except ValueError as exc:
+                raise type(exc)(f"request {i}: {exc}") from None
+
+    def batch_output_share(self, n: int) -> int:
+        """Bytes of stdout + stderr each run of an ``n``-run batch may keep: at most both streams at
+        ``max_output_bytes``, and all ``n`` together at most ``max_batch_output_bytes``."""
+        return min(2 * self.max_output_bytes, self.max_batch_output_bytes // max(1, n))

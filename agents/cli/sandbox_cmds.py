@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from sandbox.config import MAX_BODY_BYTES, SandboxConfig
+
+DEFAULT = {f.name: f.default for f in dataclasses.fields(SandboxConfig)}
 
 sandbox_app = typer.Typer(
     help="Isolated code execution: run the sandbox service or one snippet.", no_args_is_help=True
@@ -22,20 +27,54 @@ def serve(
     max_pending: int = typer.Option(1024, min=1, help="Runs waiting or running before requests get 429."),
     max_sessions: int = typer.Option(32, min=0, help="Open persistent sessions at most."),
     allow_unsafe: bool = typer.Option(False, help="Accept the rlimits-only backend (no isolation)."),
+    timeout_s: float = typer.Option(DEFAULT["timeout_s"], help="A run's timeout when it names none."),
+    memory_mb: int = typer.Option(DEFAULT["memory_mb"], help="A run's memory (MiB) when it names none."),
+    max_output_bytes: int = typer.Option(
+        DEFAULT["max_output_bytes"], help="Stdout and stderr of a run, each."
+    ),
+    max_timeout_s: float = typer.Option(DEFAULT["max_timeout_s"], help="Cap on a request's timeout_s."),
+    max_memory_mb: int = typer.Option(DEFAULT["max_memory_mb"], help="Cap on a request's memory_mb."),
+    max_code_bytes: int = typer.Option(DEFAULT["max_code_bytes"], help="Cap on a request's code (413)."),
+    max_stdin_bytes: int = typer.Option(DEFAULT["max_stdin_bytes"], help="Cap on a request's stdin (413)."),
+    max_files: int = typer.Option(DEFAULT["max_files"], help="Cap on the number of a request's files."),
+    max_files_bytes: int = typer.Option(
+        DEFAULT["max_files_bytes"], help="Cap on a request's files, all together (413)."
+    ),
+    max_batch: int = typer.Option(DEFAULT["max_batch"], help="Cap on the runs of one run_batch."),
+    max_batch_output_bytes: int = typer.Option(
+        DEFAULT["max_batch_output_bytes"], help="Output one run_batch answer holds, all runs together."
+    ),
+    max_body_bytes: int = typer.Option(
+        MAX_BODY_BYTES, min=1024, max=1024**3, help="Cap on any request body (413)."
+    ),
 ) -> None:
-    """Serve POST /run, /run_batch, /sessions, GET /health and /metrics."""
-    from sandbox.service import serve as run_service
+    """Serve POST /run, /run_batch, /sessions, GET /health and /metrics. Requests past a cap get 422
+    (a limit or count) or 413 (a size) naming the field and the cap; see docs/sandbox.md."""
+    from sandbox import service
 
-    typer.echo(f"toolgym sandbox service on http://{host}:{port} (backend {backend})", err=True)
-    run_service(
-        host,
-        port,
-        max_pending=max_pending,
+    config = dict(
         workers=workers,
         backend=backend,
         max_sessions=max_sessions,
         allow_unsafe=allow_unsafe,
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+        max_output_bytes=max_output_bytes,
+        max_timeout_s=max_timeout_s,
+        max_memory_mb=max_memory_mb,
+        max_code_bytes=max_code_bytes,
+        max_stdin_bytes=max_stdin_bytes,
+        max_files=max_files,
+        max_files_bytes=max_files_bytes,
+        max_batch=max_batch,
+        max_batch_output_bytes=max_batch_output_bytes,
     )
+    try:
+        SandboxConfig(**config)  # a bad flag is said here, before any worker starts
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"toolgym sandbox service on http://{host}:{port} (backend {backend})", err=True)
+    service.serve(host, port, max_pending=max_pending, max_body_bytes=max_body_bytes, **config)
 
 
 @sandbox_app.command("run")
