@@ -46,6 +46,7 @@ class Session:
     def run(self, code: str, *, timeout_s: float | None = None) -> ExecResult:
         """Run a cell; a final expression's value is printed, as in a REPL."""
         request = RunRequest(code=code, timeout_s=timeout_s or self.timeout_s, memory_mb=self.memory_mb)
+        self._owner.config.check_request(request)
         with self._lock:
             self.last_used = time.monotonic()
             if self.closed_reason is not None:
@@ -129,7 +130,7 @@ class Sandbox(SandboxAPI):
 
     def run_request(self, request: RunRequest | dict[str, Any]) -> ExecResult:
         """Run a :class:`RunRequest` (or a dict of its fields)."""
-        request = RunRequest.coerce(request)
+        request = self.config.check_request(RunRequest.coerce(request))
         if self._closed:
             raise RuntimeError("sandbox is closed")
         if os.getpid() != self._pid:
@@ -156,10 +157,12 @@ class Sandbox(SandboxAPI):
     def run_batch(self, requests: Sequence[RunRequest | dict[str, Any]]) -> list[ExecResult]:
         """Run many requests in parallel over the pool; results in the order of ``requests``."""
         checked = [RunRequest.coerce(r) for r in requests]
+        self.config.check_batch(checked)
         return list(self._executor.map(self.run_request, checked))
 
     async def arun_batch(self, requests: Sequence[RunRequest | dict[str, Any]]) -> list[ExecResult]:
         checked = [RunRequest.coerce(r) for r in requests]
+        self.config.check_batch(checked)
         loop = asyncio.get_running_loop()
         return list(
             await asyncio.gather(
@@ -176,6 +179,7 @@ class Sandbox(SandboxAPI):
             timeout_s=cfg.timeout_s if timeout_s is None else timeout_s,
             memory_mb=cfg.memory_mb if memory_mb is None else memory_mb,
         )
+        cfg.check_request(request)
         if self._docker is not None:
             raise SandboxError("sessions need the bwrap or rlimits backend")
         with self._sessions_lock:

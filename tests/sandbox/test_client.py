@@ -76,18 +76,7 @@ def test_413_and_422_are_the_callers_value_error_not_retried(code, body, message
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize(
-    "which",
-    [
-        pytest.param(
-            "embedded",
-            marks=pytest.mark.xfail(
-                strict=True, reason="sandbox/embedded.py does not call SandboxConfig.check_request yet"
-            ),
-        ),
-        "client",
-    ],
-)
+@pytest.mark.parametrize("which", ["embedded", "client"])
 def test_over_a_cap_is_a_value_error_embedded_and_through_the_client(request, which):
     """The same request past the default caps fails the same way whichever sandbox gets it."""
     sb = request.getfixturevalue(which)
