@@ -92,6 +92,8 @@ class HiddenTests:
                 compile(self.entry_point, "<entry_point>", "eval")
         except SyntaxError as e:
             raise ValueError(f"hidden tests do not parse: {e}") from None
+        if "__grader_" in self.tests:
+            raise ValueError("hidden tests may not use names starting with __grader_ (the grader's own)")
         if n == 0:
             raise ValueError("hidden tests hold no assert statement (constant asserts do not count)")
         if not self.entry_point and _defines_uncalled_check(self.tests):
@@ -198,16 +200,22 @@ class Grader:
     def _parse(result: Any, token: str, tests: HiddenTests) -> GradeResult:
         _raise_for_infra(result)
         total = tests.total
-        for line in result.stdout.splitlines():
+        lines = result.stdout.splitlines()
+        for line in lines:
             if line.startswith(token + " "):
-                report = json.loads(line[len(token) + 1 :])
+                body = line[len(token) + 1 :]
+                if body.startswith("HARNESS-ERROR"):  # the tests themselves cannot run
+                    raise InfraError(
+                        f"the hidden tests could not run: {body[len('HARNESS-ERROR') :].strip()}"
+                    )
+                report = json.loads(body)
                 passed = sum(1 for ok in report["results"].values() if ok is True)
                 return GradeResult(
                     passed, len(report["results"]), report.get("load_error"), list(report.get("errors", []))
                 )
-        first = result.stdout.splitlines()[0] if result.stdout else ""
-        if first.startswith("HARNESS-ERROR"):
-            raise InfraError(f"the hidden tests could not run: {first[len('HARNESS-ERROR') :].strip()}")
+        if len(lines) == 1 and lines[0].startswith("HARNESS-ERROR"):
+            # The harness failed before it read its request, before the submission existed.
+            raise InfraError(f"the harness could not start: {lines[0][len('HARNESS-ERROR') :].strip()}")
         # The harness was killed before it reported (by the submission, or out of time or memory).
         return GradeResult(
             0,

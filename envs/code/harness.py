@@ -15,6 +15,12 @@ away from everything that decides the score:
   opaque handle that supports calls and attribute access but no truth value, comparison or
   arithmetic. ``assert`` and ``==`` run in the trusted process, on data the submission computed but
   cannot give a forged behaviour.
+* The tests' namespace is never merged with the submission's. The grader's own names (its record
+  and abort hooks, ``bool`` and the exception class the rewritten code catches) are bound first, under
+  names the tests may not use. A name the tests read is the builtin if it is one, setup's or the
+  tests' own if they bind it anywhere; only the remaining free names (and the entry point, the
+  candidate) resolve to the submission's top-level names, as proxies. A name the submission lacks
+  fails the asserts that need it.
 * Every ``assert`` of the tests is rewritten to record its own outcome; the harness reports them in
   one line that starts with the per-run token, which the child never sees. ``sys.exit``,
   ``os._exit``, a ``SystemExit`` in a ``finally``, patched builtins, printed text, signals or a dead
@@ -24,12 +30,15 @@ Stdin (JSON): ``token``, ``submission``, ``tests`` (Python code: top-level asser
 ``check(candidate)`` function), ``setup`` (trusted code run before the tests, e.g. the helpers of a
 HumanEval prompt), ``entry_point`` (an expression over the submission's top-level names, like
 ``add`` or ``Solution().add``, or null), ``call_timeout_s``, ``deadline_s``.
-Stdout: ``<token> {"results": {id: true|false}, "errors": [...], "load_error": str|null}`` or
-``HARNESS-ERROR <message>`` when the tests themselves cannot run.
+Stdout: ``<token> {"results": {id: true|false}, "errors": [...], "load_error": str|null}``, or
+``<token> HARNESS-ERROR <message>`` when the tests themselves cannot run (they do not parse, setup
+raises, the tests raise outside their statements), or a bare ``HARNESS-ERROR <message>`` when the
+harness fails before it has read its request. Nothing the submission does leads to either.
 """
 
 import ast
 import base64
+import builtins
 import contextlib
 import json
 import os
@@ -202,22 +211,13 @@ class Child:
         if self.spawns > MAX_RESPAWNS:
             raise CandidateError("the submission's process died too often")
         self.spawns += 1
-        if self.preforked is not None:
-            self.proc, self.rd, self.wr = self.preforked
-            self.preforked = None
-        else:  # a restart: a fresh interpreter, since this process now holds the tests
-            p_r, c_w = os.pipe()
-            c_r, p_w = os.pipe()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", CHILD, str(c_r), str(c_w)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(c_r, c_w),
-            )
-            os.close(c_r)
-            os.close(c_w)
-            self.rd, self.wr = p_r, p_w
+        try:
+            self._spawn()
+        except CandidateError:
+            raise
+        except Exception as e:  # e.g. no process left to start: the submission used them up
+            self.kill()
+            raise CandidateError(f"the submission's process could not start ({type(e).__name__})") from None
         reply = self._rpc({"op": "load", "code": self.submission})
         names = reply.get("names") if isinstance(reply.get("names"), list) else []
         self.names = [
@@ -226,7 +226,33 @@ class Child:
         if not reply.get("ok") and self.load_error is None:
             self.load_error = str(reply.get("error"))[:300]
 
+    def _spawn(self):
+        if self.preforked is not None:
+            self.proc, self.rd, self.wr = self.preforked
+            self.preforked = None
+        else:  # a restart: a fresh interpreter, since this process now holds the tests
+            p_r, c_w = os.pipe()
+            c_r, p_w = os.pipe()
+            try:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-c", CHILD, str(c_r), str(c_w)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(c_r, c_w),
+                )
+            except BaseException:
+                for fd in (p_r, c_w, c_r, p_w):
+                    os.close(fd)
+                raise
+            os.close(c_r)
+            os.close(c_w)
+            self.rd, self.wr = p_r, p_w
+
     def kill(self):
+        if self.proc is None and self.preforked is not None:  # never started: end it all the same
+            self.proc, self.rd, self.wr = self.preforked
+            self.preforked = None
         if self.proc is not None:
             try:
                 if isinstance(self.proc, int):  # the preforked child
@@ -390,9 +416,17 @@ def decode(x, child, depth=0):
     raise CandidateError("malformed value")
 
 
+GRADER_PREFIX = "__grader_"
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+
 class _Instrument(ast.NodeTransformer):
     """Give every non-constant ``assert`` an id and record its outcome; wrap each statement of the
-    module body and of ``check``'s body so one that raises outside an assert does not end the rest."""
+    module body and of ``check``'s body so one that raises outside an assert does not end the rest.
+
+    The rewritten code refers only to the grader's own names (``__grader_*__``: the record and abort
+    hooks, ``bool`` and the exception class it catches), bound by the harness before the tests run
+    and never to anything of the submission."""
 
     def __init__(self):
         self.asserts = []  # (assert id, top-level statement id)
@@ -405,7 +439,7 @@ class _Instrument(ast.NodeTransformer):
         aid = len(self.asserts)
         self.asserts.append((aid, self.statement))
         call = ast.parse(
-            f"try:\n    __grader_ok__ = bool(__grader_test__)\nexcept Exception:\n"
+            f"try:\n    __grader_ok__ = __grader_bool__(__grader_test__)\nexcept __grader_Exception__:\n"
             f"    __grader_record__({aid}, False)\nelse:\n    __grader_record__({aid}, __grader_ok__)"
         ).body[0]
         call.body[0].value.args[0] = node.test
@@ -420,7 +454,8 @@ class _Instrument(ast.NodeTransformer):
             stmt = self.visit(stmt)
             self.statement = outer
             guard = ast.parse(
-                f"try:\n    pass\nexcept Exception as __grader_e__:\n    __grader_abort__({sid}, __grader_e__)"
+                "try:\n    pass\nexcept __grader_Exception__ as __grader_e__:\n"
+                f"    __grader_abort__({sid}, __grader_e__)"
             ).body[0]
             guard.body = stmt if isinstance(stmt, list) else [stmt]
             out.append(ast.fix_missing_locations(guard))
@@ -433,16 +468,52 @@ class _Instrument(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def names_of(tree):
+    """(names the code binds anywhere, in any scope; names it reads) of a parsed module."""
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    return bound, read
+
+
+def free_names(*trees):
+    """The names the tests (and setup) read but neither defines nor gets from the builtins: the only
+    names that may resolve to the submission's. A builtin is always the builtin; a name that setup or
+    the tests bind anywhere is theirs."""
+    bound, read = set(), set()
+    for tree in trees:
+        b, r = names_of(tree)
+        bound |= b
+        read |= r
+    return sorted(read - bound - BUILTIN_NAMES)
+
+
 def instrument(tests):
-    """Parse and rewrite the tests; returns (code object, [(assert id, statement id)])."""
+    """Parse and rewrite the tests; returns (code object, [(assert id, statement id)], syntax tree)."""
     tree = ast.parse(tests, "<tests>")
+    bound, read = names_of(tree)
+    reserved = sorted(n for n in bound | read if n.startswith(GRADER_PREFIX))
+    if reserved:
+        raise ValueError(f"the tests use names reserved for the grader: {reserved}")
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name == "check":
             stmt._grader_top = True
     inst = _Instrument()
+    original = ast.parse(tests, "<tests>")
     tree.body = inst.wrap_body(tree.body)
     ast.fix_missing_locations(tree)
-    return compile(tree, "<tests>", "exec"), inst.asserts
+    return compile(tree, "<tests>", "exec"), inst.asserts, original
 
 
 def protect():
@@ -496,61 +567,97 @@ def main():
         spec = json.loads(sys.stdin.buffer.read())
         sys.stdin.close()
         os.close(0)
-        code, asserts = instrument(spec["tests"])
-        setup = compile(spec.get("setup") or "", "<setup>", "exec")
+        token = str(spec["token"])
     except Exception as e:
         print("HARNESS-ERROR", f"{type(e).__name__}: {e}"[:500])
         return
-    token = spec["token"]
-    deadline = start + float(spec.get("deadline_s", 20.0))
-    child = Child(spec["submission"], float(spec.get("call_timeout_s", 5.0)), deadline, preforked)
+
+    def broken(message):  # the tests, not the submission, cannot run
+        child.kill()
+        sys.stdout.write(f"{token} HARNESS-ERROR {message[:500]}\n")
+        sys.stdout.flush()
+
+    child = Child("", 1.0, start, preforked)
+    try:
+        code, asserts, tests_tree = instrument(spec["tests"])
+        setup_src = spec.get("setup") or ""
+        setup_tree = ast.parse(setup_src, "<setup>")
+        setup = compile(setup_tree, "<setup>", "exec")
+        entry = spec.get("entry_point") or None
+        if entry is not None:
+            entry_tree = ast.parse(entry, "<entry_point>", "eval")
+            entry_code = compile(entry_tree, "<entry_point>", "eval")
+        deadline = start + float(spec.get("deadline_s", 20.0))
+        child = Child(str(spec["submission"]), float(spec.get("call_timeout_s", 5.0)), deadline, preforked)
+    except Exception as e:
+        broken(f"{type(e).__name__}: {e}")
+        return
     outcomes, aborted, errors = {}, set(), []
 
     def record(aid, ok):
-        outcomes[aid] = outcomes.get(aid, True) and bool(ok)
+        outcomes[aid] = outcomes.get(aid, True) and ok
 
     def abort(sid, exc):
         aborted.add(sid)
         if len(errors) < 5:
-            errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            try:
+                errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            except Exception:
+                errors.append(type(exc).__name__)
 
-    glb = {"__name__": "__tests__"}
+    # The grader's own names, bound before anything else runs; the submission never reaches this
+    # namespace (it lives in another process) and none of its names is merged into it.
+    glb = {
+        "__name__": "__tests__",
+        "__builtins__": dict(builtins.__dict__),
+        "__grader_record__": record,
+        "__grader_abort__": abort,
+        "__grader_bool__": bool,
+        "__grader_Exception__": Exception,
+    }
+    # Trusted setup first, before the submission is even loaded: if it raises, the spec is broken.
     try:
-        try:
-            child._start()
-        except CandidateError as e:
-            errors.append(str(e))
-        # The submission's top-level names, then the trusted setup (which wins over a name the
-        # submission redefines, e.g. a helper the tests use, but not over the entry point), then
-        # the tests.
-        remotes = {name: Remote(child, {"n": name}) for name in child.names}
-        glb.update(remotes)
-        entry = spec.get("entry_point")
-        candidate = None
-        if entry:
-            try:
-                candidate = eval(compile(entry, "<entry_point>", "eval"), {"__builtins__": {}, **remotes})
-            except Exception as e:
-                errors.append(f"entry point {entry!r}: {type(e).__name__}: {e}"[:300])
-                candidate = Remote(child, {"n": entry})
         exec(setup, glb)
-        if entry and entry in remotes:  # tests may call the entry point by name
-            glb[entry] = remotes[entry]
-        glb.update(__grader_record__=record, __grader_abort__=abort)
+    except Exception as e:
+        broken(f"the setup raised {type(e).__name__}: {e}")
+        return
+    try:
+        child._start()
+    except CandidateError as e:
+        errors.append(str(e))
+    # Only the free names of the tests that are neither builtins nor defined by setup or the tests
+    # may resolve to the submission's top-level names, as proxies; the entry point is the candidate,
+    # which the tests may also call by its name.
+    offered = set(child.names)
+    for name in free_names(setup_tree, tests_tree):
+        if name in offered:
+            glb[name] = Remote(child, {"n": name})
+    candidate = None
+    if entry is not None:
+        names = {n.id for n in ast.walk(entry_tree) if isinstance(n, ast.Name)}
+        scope = {n: Remote(child, {"n": n}) for n in names if n in offered}
+        try:
+            candidate = eval(entry_code, {"__builtins__": {}}, scope)
+        except Exception as e:
+            errors.append(f"entry point {entry!r}: {type(e).__name__}: {e}"[:300])
+            candidate = Remote(child, {"n": entry})
+        if entry.isidentifier():
+            glb[entry] = candidate
+    try:
         exec(code, glb)
-        if callable(glb.get("check")) and candidate is not None:
+        check = glb.get("check")
+        if candidate is not None and callable(check) and "check" in names_of(tests_tree)[0]:
             try:
-                glb["check"](candidate)
+                check(candidate)
             except Exception as e:
                 abort(-1, e)
     except Exception as e:
-        print("HARNESS-ERROR", f"the tests raised {type(e).__name__}: {e}"[:500])
-        child.kill()
+        broken(f"the tests raised {type(e).__name__}: {e}")
         return
     child.kill()
     results = {}
     for aid, sid in asserts:
-        results[str(aid)] = bool(outcomes.get(aid, False)) and sid not in aborted
+        results[str(aid)] = outcomes.get(aid, False) is True and sid not in aborted
     line = json.dumps(
         {
             "results": results,

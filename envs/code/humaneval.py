@@ -34,7 +34,7 @@ def defines(code: str, name: str) -> bool:
     """Whether ``code`` parses and defines a top-level function or class ``name``."""
     try:
         tree = parse_python(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError):  # ValueError: a lone surrogate the parser cannot encode
         return False
     return any(
         isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name
@@ -63,7 +63,7 @@ def reindent_body(code: str) -> str:
         indented = textwrap.indent(body, "    ")
         try:
             parse_python(f"def f():\n{indented}\n")
-        except SyntaxError:
+        except (SyntaxError, ValueError):
             continue
         return indented
     return textwrap.indent(candidates[-1], "    ")
@@ -78,7 +78,7 @@ def docstring(prompt: str, entry_point: str) -> str:
     """The docstring of ``entry_point`` in ``prompt`` (the whole prompt if it cannot be found)."""
     try:
         tree = parse_python(prompt)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return prompt
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == entry_point:

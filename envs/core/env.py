@@ -254,6 +254,11 @@ class ToolEnv(gym.Env[str, str]):
 
     @staticmethod
     def _run_tool(tool: Tool, arguments: dict[str, Any], parsed: ParsedTurn) -> str:
+        """A tool's observation. Only the model's own mistakes are observations: arguments that do
+        not fit (``ToolArgumentError``, which tools also raise for a move or query they refuse) and
+        what its code did (a sandbox reports that as a normal result). Anything else escaping a tool
+        is the infrastructure failing (a missing dependency, a crashed service, a bug) and ends the
+        episode unscored as an ``InfraError``."""
         try:
             return tool(**arguments)
         except ToolArgumentError as e:
@@ -261,8 +266,8 @@ class ToolEnv(gym.Env[str, str]):
             return f"error: {e}"
         except InfraError:
             raise
-        except Exception as e:  # a tool's own failure is an observation, never a crash
-            return f"error: {type(e).__name__}: {e}"
+        except Exception as e:
+            raise InfraError(f"the {tool.name} tool failed: {type(e).__name__}: {e}"[:1000]) from e
 
     def _observation(
         self, parsed: ParsedTurn, results: list[tuple[Tool, str]], terminated: bool, truncated: bool

@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, ToolEnv, check_range, tool
+from envs.core import Config, Task, ToolArgumentError, ToolEnv, check_range, tool
 from envs.search.kb import KBConfig, KnowledgeBase, generate_kb
 from envs.search.qa_data import QAExample, load_qa
-from envs.search.retriever import Passage, Retriever, get_retriever
+from envs.search.retriever import Passage, QueryError, Retriever, get_retriever
 
 _MAX_SEED = 2**63 - 1
 
@@ -149,7 +149,12 @@ class SearchEnv(ToolEnv):
         Args:
             query: What to look for, in a few words (names, relations, attributes).
         """
-        passages = self.retriever.search(query, self.config.topk)
+        if not query.strip():
+            raise ToolArgumentError("the search query is empty: search for a few words")
+        try:
+            passages = self.retriever.search(query, self.config.topk)
+        except QueryError as e:  # a query the index refuses as written is the model's mistake
+            raise ToolArgumentError(f"search refused the query: {e}") from None
         self._retrieved.extend(p.id for p in passages)
         return format_passages(passages)
 

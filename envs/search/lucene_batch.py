@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from envs.search.jvm import java_class
+from envs.search.retriever import QueryError
 
 # Lucene's ScoreDoc.toString(): "doc=12 score=3.4567 shardIndex=-1"; Arrays.toString wraps a list.
 _HIT = re.compile(r"doc=(\d+) score=(\S+?) shardIndex")
 _SEPARATOR = "\n"
 
 
-class QueryTooLargeError(ValueError):
+class QueryTooLargeError(QueryError):
     """A query Lucene refuses to run (more distinct terms than a boolean query may hold)."""
 
 

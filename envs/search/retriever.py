@@ -39,6 +39,11 @@ class Retriever(Protocol):
     def batch_search(self, queries: Sequence[str], topk: int = 3) -> list[list[Passage]]: ...
 
 
+class QueryError(ValueError):
+    """A query refused as written (empty, or more distinct terms than Lucene takes): the caller's
+    mistake, never the retriever failing."""
+
+
 def check_request(queries: Sequence[str], topk: int) -> None:
     """Reject a bad request with a message saying what is wrong (shared by every retriever)."""
     if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= MAX_TOPK:
@@ -49,7 +54,7 @@ def check_request(queries: Sequence[str], topk: int) -> None:
         raise ValueError(f"queries must hold 1 to {MAX_BATCH} strings, got {len(queries)}")
     for i, q in enumerate(queries):
         if not isinstance(q, str) or not q.strip():
-            raise ValueError(f"queries[{i}] must be a non-empty string, got {q!r}")
+            raise QueryError(f"queries[{i}] must be a non-empty string, got {q!r}")
 
 
 class LuceneRetriever:
@@ -216,6 +221,13 @@ class CachedRetriever:
         return [r if r is not None else fresh[q] for q, r in zip(queries, out, strict=True)]
 
 
+def _detail(resp: Any) -> str:
+    try:
+        return str(resp.json()["detail"])[:500]
+    except Exception:
+        return resp.text[:500]
+
+
 class RetrieverClient:
     """The retriever interface over HTTP, against ``toolgym retriever serve`` or Search-R1's server.
 
@@ -241,6 +253,8 @@ class RetrieverClient:
             resp = self._client.post(f"{self.url}/retrieve", json=payload)
         except self._httpx.HTTPError as exc:
             raise InfraError(f"retriever at {self.url} unreachable: {type(exc).__name__}: {exc}") from exc
+        if resp.status_code == 400:  # the service refused a query (see check_request)
+            raise QueryError(f"retriever rejected the query: {_detail(resp)}")
         if 400 <= resp.status_code < 500:
             raise ValueError(f"retriever rejected the request ({resp.status_code}): {resp.text[:500]}")
         if resp.status_code != 200:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from code_hacks import HACKS
+from code_hacks import BATTERY, HACKS, TARGETS, attack
 
 import envs  # noqa: F401  (registers the envs)
 from envs.code.humaneval import load_problems
@@ -61,4 +61,31 @@ def test_an_unreachable_service_is_an_error_not_a_zero(env_id):
     _, reward, terminated, truncated, info = env.step(turn)
     assert "cannot reach the sandbox service" in info["error"]
     assert info["is_success"] is None and reward == 0.0 and truncated and not terminated
+    env.close()
+
+
+SERVICE_ATTACKS = [
+    "shadow_builtin_functions",
+    "shadow_exception_classes",
+    "shadow_the_graders_names",
+    "int_subclass_with_forged_eq",
+    "print_harness_error_everywhere",
+    "fake_token_lines",
+    "forged_reply_frames_on_the_pipe",
+    "patch_the_childs_encoder_and_json",
+    "sigstop_the_parent",
+    "fork_and_exit_keeping_the_pipes",
+    "defines_nothing_the_tests_need",
+]
+
+
+@pytest.mark.parametrize("target", ["humaneval_check", "codetask_asserts", "codetask_check"])
+def test_battery_attacks_earn_nothing_through_the_service(service_url, target):
+    env_id, task_id, _ = TARGETS[target]
+    env = gym.make(env_id, sandbox_url=service_url, call_timeout_s=1.0, grade_timeout_s=6.0)
+    for name in SERVICE_ATTACKS:
+        env.reset(options={"task_id": task_id})
+        code = attack(BATTERY[name], target)
+        _, reward, _, _, info = env.step(env.unwrapped.answer_turn(f"```python\n{code}\n```"))
+        assert "error" not in info and reward == 0.0, (name, info.get("error"), info["reward_components"])
     env.close()
