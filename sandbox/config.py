@@ -31,6 +31,8 @@ PRELOAD = (
     "typing",
     "dataclasses",
     "ctypes",
+    "subprocess",
+    "select",
 )
 
 

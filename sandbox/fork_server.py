@@ -183,7 +183,6 @@ def _drop(cfg: dict) -> None:
         os.setgroups([])
         os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
         os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
-        _prctl(PR_SET_DUMPABLE, 1)
     os.umask(0o022)
     os.environ.clear()
     os.environ.update(ENV, HOME=cfg["workdir"], TMPDIR=cfg["tmpdir"])
@@ -355,6 +354,8 @@ def _child(cfg: dict, sock: socket.socket, inner: _Filter | None) -> None:
         _write_files(cfg["workdir"], req.get("files") or {})
         code, language = req["code"], req["language"]
         del req
+        if os.getuid() != 0:  # until now no process of this uid could look into this one
+            _prctl(PR_SET_DUMPABLE, 1)
         os.write(setup_w, SETUP_DONE)
         global _status_fd
         _status_fd = setup_w
@@ -460,35 +461,44 @@ def _zygote(sock: socket.socket, cfg: dict) -> None:
 
 
 # ---------------------------------------------------------------- inside the server
-def _run_memory(keep: set[int]) -> int:
-    """Memory the run's processes hold: the sum of their anonymous resident memory, or, where that
-    sum counts pages shared after a fork more than once, their proportional share."""
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for pid in pids:
+def _memory_of(pid: str, fields: tuple[bytes, ...], name: str) -> int:
+    """The sum of ``fields`` (kB lines) of /proc/PID/``name``, read through a live thread when the
+    thread group's first thread has exited (its own entry then shows no memory)."""
+    for path in (f"/proc/{pid}", *(f"/proc/{pid}/task/{t}" for t in _tasks(pid))):
+        total, seen = 0, False
         try:
-            with open(f"/proc/{pid}/statm", "rb") as f:
-                fields = f.read().split()
-            total += (int(fields[1]) - int(fields[2])) * page
-        except (OSError, IndexError, ValueError):
+            with open(f"{path}/{name}", "rb") as f:
+                for line in f:
+                    if line.startswith(fields):
+                        total += int(line.split()[1]) * 1024
+                        seen = True
+        except (OSError, ValueError, IndexError):
             continue
-    return total
+        if seen:
+            return total
+    return 0
+
+
+def _tasks(pid: str) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+
+
+def _run_pids(keep: set[int]) -> list[str]:
+    return [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
+
+
+def _run_memory(keep: set[int]) -> int:
+    """Memory the run's processes hold, anonymous and shared (MAP_SHARED, /dev/shm mappings) alike:
+    a fast sum that counts pages shared after a fork once per process, then, only when that sum is
+    over a limit, the exact one that splits them (``_run_pss``)."""
+    return sum(_memory_of(p, (b"RssAnon:", b"RssShmem:"), "status") for p in _run_pids(keep))
 
 
 def _run_pss(keep: set[int]) -> int:
-    total = 0
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) in keep:
-            continue
-        try:
-            with open(f"/proc/{p}/smaps_rollup", "rb") as f:
-                for line in f:
-                    if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
-                        total += int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
+    return sum(_memory_of(p, (b"Pss_Anon:", b"Pss_Shmem:"), "smaps_rollup") for p in _run_pids(keep))
 
 
 def _capture(
@@ -615,28 +625,33 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(helper, 0)
 
 
+def _gone(pid: str) -> bool:
+    """Whether a process has ended for good: a zombie whose every thread has exited (a thread group
+    whose first thread exited while others run shows as a zombie too), or no process at all."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state in (b"Z", b"X") and len(os.listdir(f"/proc/{pid}/task")) <= 1
+    except (OSError, IndexError):
+        return True
+
+
 def _kill_namespace(keep: set[int]) -> None:
-    """SIGKILL every process of this PID namespace but ``keep`` until none is left (zombies aside:
-    their parents reap them)."""
+    """SIGKILL every process of this PID namespace but ``keep`` (a signal to a zombie leader reaches
+    its live threads) until every one has ended; RuntimeError if one outlasts ``KILL_WAIT_S``."""
     end = time.monotonic() + KILL_WAIT_S
     while time.monotonic() < end:
         alive = False
         for p in os.listdir("/proc"):
             if not p.isdigit() or int(p) in keep:
                 continue
-            try:
-                with open(f"/proc/{p}/stat", "rb") as f:
-                    state = f.read().rsplit(b")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue
-            if state in (b"Z", b"X"):
-                continue
-            alive = True
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(int(p), signal.SIGKILL)
+            alive = alive or not _gone(p)
         if not alive:
             return
         time.sleep(0.0002)
+    raise RuntimeError("a run's processes outlived the kill")
 
 
 def remove_tree(root: str) -> None:
@@ -766,6 +781,9 @@ class Server:
         setup_r, setup_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        if os.getuid() == 0:  # so that the run may open /dev/stdout or /dev/stderr itself
+            for fd in (out_w, err_w):
+                os.fchown(fd, self.cfg["uid"], self.cfg["gid"])
         theirs = [req_fd, setup_w, stdin_fd, out_w, err_w]
         ours = None
         if session:
@@ -968,6 +986,8 @@ class Server:
             else:
                 answer = {"error": f"unknown op {op!r}"}
             write_frame(wfd, answer)
+            if answer.get("status") == "sandbox_error":
+                return  # a run's jail could not be set up: this worker is not to be trusted again
             if op == "run":
                 self.cleanup()
                 write_frame(wfd, {"clean": True})  # read by the host before it sends the next request

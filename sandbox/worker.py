@@ -70,7 +70,7 @@ class Worker:
                 "fresh_mounts": as_root,
                 "tmpfs_mb": cfg.tmpfs_mb,
                 "tmpfs_inodes": cfg.tmpfs_inodes,
-                "inner_seccomp": base64.b64encode(compile_filter(inner=True)).decode() if as_root else None,
+                "inner_seccomp": base64.b64encode(compile_filter(inner=True)).decode(),
             }
         self._hostdir = tempfile.mkdtemp(prefix="toolgym-sandbox-")
         os.chmod(self._hostdir, 0o755)
@@ -93,7 +93,7 @@ class Worker:
     def _start(self) -> None:
         init = self._init_frame()
         if self.cfg.backend == "bwrap":
-            seccomp_fd = filter_fd(inner=os.geteuid() != 0)
+            seccomp_fd = filter_fd(inner=False)
             try:
                 cmd = launch.bwrap_command(self.cfg, self.python, seccomp_fd)
                 self.proc = launch.popen(

@@ -36,17 +36,21 @@ raises, the tests raise outside their statements), or a bare ``HARNESS-ERROR <me
 harness fails before it has read its request. Nothing the submission does leads to either.
 """
 
-import ast
-import base64
-import builtins
-import contextlib
-import json
-import os
-import select
-import signal
-import subprocess
 import sys
-import time
+
+# Nothing in the work directory (the first entry, "") may stand in for a module imported below.
+sys.path[:] = [p for p in sys.path if p]
+
+import ast  # noqa: E402
+import base64  # noqa: E402
+import builtins  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_DEPTH = 200

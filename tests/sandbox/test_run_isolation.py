@@ -287,3 +287,86 @@ def test_a_run_writing_into_its_status_channel_changes_only_its_own_result(box, 
     r = box.run(code, timeout_s=3)
     assert r.status in ("ok", "error", "timeout"), r
     assert box.run("print(7)").stdout == "7\n"
+
+
+# A process whose first thread exits while another thread runs shows as a zombie in /proc.
+ZOMBIE_LEADER = r"""
+import os, ctypes, threading, time
+pid = os.fork()
+if pid == 0:
+    def linger():
+        for _ in range(60):
+            time.sleep(0.1)
+            for path in ("/tmp/alive", "/work/planted.py"):
+                try:
+                    open(path, "w").write("print('PLANTED')")
+                except OSError:
+                    pass
+    threading.Thread(target=linger).start()
+    ctypes.CDLL(None).syscall({exit_nr}, 0)  # SYS_exit: this thread only
+for _ in range(200):
+    if open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+        break
+    time.sleep(0.01)
+print("left")
+"""
+
+
+def exit_nr() -> int:
+    import platform
+
+    return {"x86_64": 60, "aarch64": 93}[platform.machine()]
+
+
+def test_a_thread_group_whose_leader_exited_does_not_outlive_its_run(box):
+    r = box.run(ZOMBIE_LEADER.format(exit_nr=exit_nr()), timeout_s=5)
+    assert r.stdout == "left\n", r
+    for _ in range(3):
+        r = box.run(
+            "import os, time\ntime.sleep(0.3)\nprint(os.listdir('/tmp'), os.listdir('.'))\n"
+            "try:\n    import planted\nexcept ImportError:\n    print('clean')\n"
+        )
+        assert (r.status, r.stdout) == ("ok", "[] []\nclean\n"), r
+
+
+def test_memory_in_shared_mappings_counts_against_the_run(box):
+    r = box.run(
+        "import os, mmap, time\n"
+        "for _ in range(6):\n"
+        "    if os.fork() == 0:\n"
+        "        m = mmap.mmap(-1, 90 << 20, flags=mmap.MAP_SHARED)\n"
+        "        for j in range(0, len(m), 4096): m[j] = 1\n"
+        "        time.sleep(5); os._exit(0)\n"
+        "time.sleep(5)\n",
+        timeout_s=10,
+        memory_mb=128,
+    )
+    assert r.status == "oom", r
+
+
+def test_memory_a_run_never_maps_cannot_be_had_through_memfd(box):
+    r = box.run("import os\ntry:\n    os.memfd_create('x')\nexcept OSError as e:\n    print(e.errno)\n")
+    assert r.stdout == "38\n", r  # ENOSYS: libraries fall back to the bounded tmpfs
+
+
+def test_memory_of_a_zombie_leaders_live_threads_counts(box):
+    # each process stays under its own limit; the two together, one of them a zombie leader whose
+    # memory lives on with its other thread, do not
+    r = box.run(
+        "import os, ctypes, threading, time\n"
+        "b = bytearray(120 << 20)\n"
+        "pid = os.fork()\n"
+        "for i in range(0, len(b), 4096): b[i] = 1\n"
+        "if pid == 0:\n"
+        "    threading.Thread(target=time.sleep, args=(5,)).start()\n"
+        f"    ctypes.CDLL(None).syscall({exit_nr()}, 0)\n"
+        "time.sleep(5)\n",
+        timeout_s=10,
+        memory_mb=200,
+    )
+    assert r.status == "oom", r
+
+
+def test_a_run_may_reopen_its_own_stdout_and_stderr(box):
+    r = box.run("echo out > /dev/stdout; echo err > /dev/stderr", language="bash")
+    assert (r.status, r.stdout, r.stderr) == ("ok", "out\n", "err\n"), r
