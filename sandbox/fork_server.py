@@ -152,9 +152,31 @@ def _limit(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value))
 
 
-def _fresh_mounts(cfg: dict) -> None:
+def _fingerprint(path: str) -> tuple:
+    """Everything a run could have changed about a mount: its root directory's inode (mode, owner,
+    times, links, size), its extended attributes and the blocks and inodes in use."""
+    st, vfs = os.stat(path), os.statvfs(path)
+    return (
+        st.st_ino,
+        st.st_mode,
+        st.st_uid,
+        st.st_gid,
+        st.st_nlink,
+        st.st_size,
+        st.st_atime_ns,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        tuple(os.listxattr(path)),
+        vfs.f_blocks - vfs.f_bfree,
+        vfs.f_files - vfs.f_ffree,
+    )
+
+
+def _fresh_mounts(cfg: dict, made: dict[str, tuple]) -> None:
     """New, empty tmpfs mounts (size and inode bounded) for /work, /tmp and /dev/shm, the old ones
-    detached: nothing a run wrote, and no mode, time or attribute it set, reaches the next run."""
+    detached: nothing a run wrote, and no mode, time or attribute it set, reaches the next run. A
+    mount whose fingerprint is still the one it had when it was made (the run never touched it) is
+    kept: the next run could not tell it from a new one. ``made``: path -> fingerprint, updated."""
     size = int(cfg["tmpfs_mb"]) * 1024 * 1024
     inodes = int(cfg["tmpfs_inodes"])
     uid = cfg["uid"]
@@ -163,10 +185,13 @@ def _fresh_mounts(cfg: dict) -> None:
         ("/tmp", "1777", 0),
         ("/dev/shm", "1777", 0),
     ):
+        if path in made and _fingerprint(path) == made[path]:
+            continue
         target = path.encode()
         _libc_call("umount2", target, MNT_DETACH)
         opts = f"size={size},nr_inodes={inodes},mode={mode},uid={owner},gid={owner}".encode()
         _libc_call("mount", b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
+        made[path] = _fingerprint(path)
 
 
 def _drop(cfg: dict) -> None:
@@ -375,7 +400,7 @@ def _child(cfg: dict, sock: socket.socket, inner: _Filter | None) -> None:
 
 
 # ---------------------------------------------------------------- the zygote
-def _zygote(sock: socket.socket, cfg: dict) -> None:
+def _zygote(sock: socket.socket, cfg: dict, mounts: dict[str, tuple]) -> None:
     """Keep one child forked and jailed ahead of the next request; hand it each request's
     descriptors and report its pid (with a pidfd) and exit status.
 
@@ -435,7 +460,7 @@ def _zygote(sock: socket.socket, cfg: dict) -> None:
                 if msg == b"C":
                     try:
                         if cfg.get("fresh_mounts"):
-                            _fresh_mounts(cfg)
+                            _fresh_mounts(cfg, mounts)
                         if spare is None:
                             spare = fork_spare()
                         sock.send(b"C1")
@@ -749,8 +774,9 @@ class Server:
         self.cfg = cfg
         self.workdir = cfg["workdir"]
         self.session: dict | None = None
+        self.mounts: dict[str, tuple] = {}
         if cfg.get("fresh_mounts"):
-            _fresh_mounts(cfg)  # the first run's mounts, before anything can be forked
+            _fresh_mounts(cfg, self.mounts)  # the first run's mounts, before anything can be forked
         self.zsock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote = os.fork()
         if self.zygote == 0:
@@ -758,7 +784,7 @@ class Server:
             for fd in host_fds:  # the host's channel stays the server's alone
                 os.close(fd)
             try:
-                _zygote(theirs, cfg)
+                _zygote(theirs, cfg, self.mounts)
             finally:
                 os._exit(0)
         theirs.close()
