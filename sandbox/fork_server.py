@@ -108,20 +108,29 @@ def read_frame(fd: int, deadline: float | None = None) -> dict:
 
 
 # ---------------------------------------------------------------- system calls through libc
-_libc = None
+_libc_handle = None
 
 
 def _libc_call(name: str, *args) -> int:
     """Call a libc function; OSError on failure."""
-    global _libc
     import ctypes
 
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(_libc, name)(*args) != 0:
+    if getattr(_libc(), name)(*args) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{name}: {os.strerror(err)}")
     return 0
+
+
+def _libc():
+    """libc through ctypes, loaded once (in the zygote, before any fork, so no child pays for it)."""
+    global _libc_handle
+    if _libc_handle is None:
+        import ctypes
+
+        _libc_handle = ctypes.CDLL(None, use_errno=True)
+        for name in ("prctl", "mount", "umount2"):
+            getattr(_libc_handle, name)  # resolved and cached on the handle
+    return _libc_handle
 
 
 def _prctl(option: int, value: int) -> None:
@@ -412,6 +421,7 @@ def _zygote(sock: socket.socket, cfg: dict, mounts: dict[str, tuple]) -> None:
     import gc
 
     inner = _Filter(base64.b64decode(cfg["inner_seccomp"])) if cfg.get("inner_seccomp") else None
+    _libc()
     gc.freeze()  # children do not copy pages just to walk these objects
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ)
