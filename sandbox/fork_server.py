@@ -673,20 +673,40 @@ def _gone(pid: str) -> bool:
 
 def _kill_namespace(keep: set[int]) -> None:
     """SIGKILL every process of this PID namespace but ``keep`` (a signal to a zombie leader reaches
-    its live threads) until every one has ended; RuntimeError if one outlasts ``KILL_WAIT_S``."""
+    its live threads) and wait, on pidfds rather than by polling, until every one has ended; then
+    look again for any forked meanwhile. RuntimeError if one outlasts ``KILL_WAIT_S``."""
+    import select
+
     end = time.monotonic() + KILL_WAIT_S
-    while time.monotonic() < end:
-        alive = False
-        for p in os.listdir("/proc"):
-            if not p.isdigit() or int(p) in keep:
-                continue
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(p), signal.SIGKILL)
-            alive = alive or not _gone(p)
-        if not alive:
-            return
-        time.sleep(0.0002)
-    raise RuntimeError("a run's processes outlived the kill")
+    while True:
+        pidfds = []
+        try:
+            for p in os.listdir("/proc"):
+                if not p.isdigit() or int(p) in keep or _gone(p):
+                    continue
+                try:
+                    pidfd = os.pidfd_open(int(p))
+                except OSError:
+                    continue  # ended meanwhile
+                pidfds.append(pidfd)
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            if not pidfds:
+                return
+            poller = select.poll()
+            for pidfd in pidfds:
+                poller.register(pidfd, select.POLLIN)
+            pending = len(pidfds)
+            while pending:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError("a run's processes outlived the kill")
+                for pidfd, _ in poller.poll(left * 1000):
+                    poller.unregister(pidfd)
+                    pending -= 1
+        finally:
+            for pidfd in pidfds:
+                os.close(pidfd)
 
 
 def remove_tree(root: str) -> None:
