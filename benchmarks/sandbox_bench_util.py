@@ -39,6 +39,18 @@ def measure(call: Callable[[], object], clients: int, total: int) -> dict[str, f
     }
 
 
+def alternating(
+    ours: Callable[[], object], base: Callable[[], object], clients: int, total: int, rounds: int
+):
+    """``measure`` of ``ours`` and ``base`` in turns, ``rounds`` times each, so that a change in the
+    machine's load hits both alike; the median round of each (by runs/s)."""
+    runs: dict[str, list[dict[str, float]]] = {"ours": [], "base": []}
+    for _ in range(rounds):
+        runs["ours"].append(measure(ours, clients, total))
+        runs["base"].append(measure(base, clients, total))
+    return tuple(sorted(r, key=lambda m: m["runs_per_s"])[len(r) // 2] for r in runs.values())
+
+
 def subprocess_call(python: str, code: str) -> Callable[[], object]:
     """The baseline: a plain, unisolated ``subprocess.run([python, "-c", code])``."""
     return lambda: subprocess.run([python, "-c", code], capture_output=True, check=True)
