@@ -34,6 +34,7 @@ import fcntl
 import json
 import os
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -83,8 +84,6 @@ def write_frame(fd: int, obj: dict) -> None:
 
 def read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
     """Read exactly ``n`` bytes (EOFError on end of stream, TimeoutError past ``deadline``)."""
-    import select
-
     chunks, got = [], 0
     while got < n:
         if deadline is not None:
@@ -675,8 +674,6 @@ def _kill_namespace(keep: set[int]) -> None:
     """SIGKILL every process of this PID namespace but ``keep`` (a signal to a zombie leader reaches
     its live threads) and wait, on pidfds rather than by polling, until every one has ended; then
     look again for any forked meanwhile. RuntimeError if one outlasts ``KILL_WAIT_S``."""
-    import select
-
     end = time.monotonic() + KILL_WAIT_S
     while True:
         pidfds = []
@@ -857,18 +854,14 @@ class Server:
         return pid, pidfd, out_r, err_r, setup_r, ours
 
     def _zygote_message(self, deadline: float) -> tuple[bytes, list[int]]:
+        """The zygote's next message and the descriptors it carries."""
         left = deadline - time.monotonic()
-        if left <= 0 or not self.zsock_ready(left):
+        if left <= 0 or not select.select([self.zsock], [], [], left)[0]:
             raise TimeoutError("the zygote did not answer")
         msg, fds, _, _ = socket.recv_fds(self.zsock, 16, 2)
         if not msg:
             raise EOFError("the zygote is gone")
         return msg, fds
-
-    def zsock_ready(self, timeout: float) -> bool:
-        import select
-
-        return bool(select.select([self.zsock], [], [], timeout)[0])
 
     def _zygote_pid(self) -> tuple[int, int]:
         deadline = time.monotonic() + ZYGOTE_WAIT_S
