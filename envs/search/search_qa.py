@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from envs.core import Task, Verdict, check_choice
 from envs.search.base import SearchConfig, SearchEnv
 from envs.search.qa_data import QAExample
-from rewards import exact_match, f1_score, normalize_answer
+from rewards import answer_exact_match, answer_f1, normalize_answer
 
 
 @dataclass
@@ -52,8 +52,9 @@ class SearchQAEnv(SearchEnv):
 
     def verify(self, task: Task, answer: str) -> Verdict:
         golds = task.metadata["golden_answers"]
-        em = exact_match(answer, answer=golds)
-        f1 = f1_score(answer, answer=golds)
+        # ``answer`` is what the protocol extracted: score it as it is, never extract again
+        em = answer_exact_match(answer, golds)
+        f1 = answer_f1(answer, golds)
         score = em if self.config.reward == "em" else f1
         if em == 1.0:
             return Verdict(score, True, {"correct": 1.0, "exact_match": em, "f1": f1})

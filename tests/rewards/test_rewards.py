@@ -107,3 +107,12 @@ def test_combined_rewards_report_their_parts():
     ]
     with pytest.raises(TypeError):
         R.combine({len: 1.0})
+
+
+def test_completion_rewards_extract_the_answer_once():
+    # <answer> is taken first; a \boxed{} inside it stays part of the answer.
+    assert R.exact_match("<answer>\\boxed{Brevan}</answer>", answer="Brevan") == 0.0
+    assert R.f1_score("<answer>Bern \\boxed{Zurich}</answer>", answer="Bern") == pytest.approx(2 / 3)
+    assert R.answer_exact_match("\\boxed{Brevan}", "Brevan") == 0.0
+    assert R.answer_f1("Bern \\boxed{Zurich}", ["Bern"]) == pytest.approx(2 / 3)
+    assert R.exact_match("thus \\boxed{Brevan}", answer="Brevan") == 1.0

@@ -153,3 +153,28 @@ def test_load_qa_reads_processed_search_r1_rows_and_rejects_bad_ones(tmp_path):
 def test_bad_kwargs_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         gym.make("toolgym/SearchQA-v0", **kwargs)
+
+
+def _verdict(reward, answer, golds):
+    from envs.core import Task
+
+    env = gym.make("toolgym/SearchQA-v0", reward=reward).unwrapped
+    task = Task(id="t", prompt="Question: ?", answer=golds[0], metadata={"golden_answers": golds})
+    return env.verify(task, answer)
+
+
+def test_search_qa_extracts_the_answer_once():
+    # The protocol already took the answer out of <answer>; a \boxed{} inside it is part of the answer.
+    boxed = _verdict("em", "\\boxed{Brevan}", ["Brevan"])
+    assert boxed.score == 0.0 and boxed.success is False and boxed.parts["exact_match"] == 0.0
+    hedged = _verdict("f1", "Bern \\boxed{Zurich}", ["Bern"])
+    assert hedged.parts["exact_match"] == 0.0 and 0.0 < hedged.score < 1.0
+    assert _verdict("em", "Brevan", ["Brevan"]).score == 1.0
+
+
+def test_search_qa_episode_scores_the_answer_once():
+    env = gym.make("toolgym/SearchQA-v0")
+    env.reset(seed=0)
+    gold = env.unwrapped.task.answer
+    _, reward, terminated, _, info = env.step(f"<answer>\\boxed{{{gold}}}</answer>")
+    assert terminated and reward == 0.0 and info["reward_components"]["exact_match"] == 0.0
