@@ -2,7 +2,9 @@
 
 The agent searches with ``<search>query</search>`` (or the JSON ``search`` tool), reads the top-k
 passages inside ``<information>...</information>`` and answers in ``<answer>...</answer>``. The reward
-is normalized exact match (``reward="em"``) or token F1 (``reward="f1"``) against the gold answers.
+is normalized exact match (``reward="em"``) or token F1 (``reward="f1"``) against the gold answers;
+F1 is 0 for a closed-set answer (yes, no, noanswer, or one of a QA record's ``choices``) that is not
+exactly the gold, as in HotpotQA's scorer, so hedging between options earns nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class SearchQAEnv(SearchEnv):
         golds = task.metadata["golden_answers"]
         # ``answer`` is what the protocol extracted: score it as it is, never extract again
         em = answer_exact_match(answer, golds)
-        f1 = answer_f1(answer, golds)
+        f1 = answer_f1(answer, golds, task.metadata.get("choices"))
         score = em if self.config.reward == "em" else f1
         if em == 1.0:
             return Verdict(score, True, {"correct": 1.0, "exact_match": em, "f1": f1})
