@@ -177,6 +177,9 @@ class CountdownEnv(PuzzleEnv):
     def tinyzero(self) -> bool:
         return self.config.preset == "tinyzero"
 
+    def answer_shape(self) -> str:
+        return "an arithmetic expression over the given numbers"
+
     def instructions(self) -> str:
         if self.tinyzero:
             return TINYZERO_SYSTEM
@@ -184,7 +187,7 @@ class CountdownEnv(PuzzleEnv):
         return (
             "You solve Countdown puzzles: combine the given numbers with +, -, * and / and parentheses to "
             f"make the target, using {rule}. Think it through, then give only the expression as the "
-            "final answer, for example <answer>(25 - 5) * 4</answer>."
+            f"final answer, for example {self.show_answer('(25 - 5) * 4')}."
         )
 
     def system_prompt(self, tools: list) -> str:
@@ -201,7 +204,7 @@ class CountdownEnv(PuzzleEnv):
         else:
             answer = (
                 "And return the final answer by calling the answer function, for example "
-                + self.answer_turn("(1 + 2) / 3").replace("\n", " ")
+                + self.show_answer("(1 + 2) / 3")
                 + "."
             )
         return (

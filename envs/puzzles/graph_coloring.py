@@ -118,11 +118,14 @@ class GraphColoringEnv(PuzzleEnv):
     config_cls = GraphColoringConfig
     config: GraphColoringConfig
 
+    def answer_shape(self) -> str:
+        return "vertex: color pairs"
+
     def instructions(self) -> str:
         return (
             "You solve graph coloring puzzles: give every vertex a color number so that the two ends of "
             "every edge have different colors. Give the final answer as vertex: color pairs, for example "
-            '<answer>0: 1, 1: 2, 2: 1</answer>; a JSON object such as {"0": 1, "1": 2} works too.'
+            f'{self.show_answer("0: 1, 1: 2, 2: 1")} (a JSON object such as {{"0": 1, "1": 2}} works too).'
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

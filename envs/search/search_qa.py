@@ -34,12 +34,15 @@ class SearchQAEnv(SearchEnv):
     config_cls = SearchQAConfig
     config: SearchQAConfig
 
+    def answer_shape(self) -> str:
+        return "only the answer: a name, a number or a few words"
+
     def instructions(self) -> str:
         return (
             "Answer the question. You may search a document collection as many times as you need: "
             "reason about what you still need to know, search for it, and read the passages you get "
             "back. Questions may need several searches, one fact leading to the next. When you know "
-            "the answer, give only the answer (a name, a number or a few words), without explanation."
+            f"the answer, {self.protocol.how_to_answer(self.answer_shape())}, without explanation."
         )
 
     def make_task(self, task_id: str, example: QAExample) -> Task:
