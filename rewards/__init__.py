@@ -9,9 +9,11 @@ from rewards.answer import completion_text, extract_answer, last_boxed, normaliz
 from rewards.base import Combined, RewardFunction, combine, reward
 from rewards.math import math_equiv, numeric_match, parse_number
 from rewards.shaping import format_reward, length_penalty, tool_cost
-from rewards.text import exact_match, f1_score
+from rewards.text import answer_exact_match, answer_f1, exact_match, f1_score
 
 __all__ = [
+    "answer_exact_match",
+    "answer_f1",
     "Combined",
     "RewardFunction",
     "combine",

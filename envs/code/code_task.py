@@ -196,11 +196,14 @@ class CodeTaskEnv(GradedEnv):
                 raise FileNotFoundError(f"path: code task file {str(path)!r} does not exist")
             self.specs = _tasks_from_file(str(path.resolve()), path.stat().st_mtime)
 
+    def answer_shape(self) -> str:
+        return "your complete solution as a ```python fenced block"
+
     def instructions(self) -> str:
         return (
             "You solve programming tasks in Python. "
-            f"{self.describe_python()} When you are done, give your complete solution inside "
-            "<answer>...</answer>, as a ```python fenced block. Hidden tests decide the reward."
+            f"{self.describe_python()} When you are done, "
+            f"{self.protocol.how_to_answer(self.answer_shape())}. Hidden tests decide the reward."
         )
 
     def task_ids(self) -> list[str]:

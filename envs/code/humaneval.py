@@ -111,12 +111,15 @@ class HumanEvalEnv(GradedEnv):
 
     episode_defaults = {"max_turns": 8}
 
+    def answer_shape(self) -> str:
+        return "the complete function, with the imports it needs, as a ```python fenced block"
+
     def instructions(self) -> str:
         return (
             "You write Python functions. You get a function's signature and docstring; implement it. "
             f"{self.describe_python()} The run_examples tool runs the docstring's examples against "
-            "your code. When you are done, give the complete function (with the imports it needs) "
-            "inside <answer>...</answer>, as a ```python fenced block. Hidden tests decide the reward."
+            f"your code. When you are done, {self.protocol.how_to_answer(self.answer_shape())}. "
+            "Hidden tests decide the reward."
         )
 
     def tools(self) -> list:

@@ -64,11 +64,14 @@ class PythonToolEnv(CodeEnv, PuzzleEnv):
     config: PythonToolConfig
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 6}
 
+    def answer_shape(self) -> str:
+        return "the exact answer: an integer or a reduced fraction p/q"
+
     def instructions(self) -> str:
         return (
             "You solve math problems. Reason step by step; you may run Python to compute or check "
-            f"anything. {self.describe_python()} Give the exact final answer (an integer or a reduced "
-            "fraction p/q) as <answer>...</answer> or \\boxed{...}."
+            f"anything. {self.describe_python()} Give the exact final answer, an integer or a reduced "
+            f"fraction p/q, for example {self.show_answer('7/12')} (\\boxed{{7/12}} works too)."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from envs.core.config import Config, EpisodeConfig
 from envs.core.errors import EpisodeEndedError, InfraError
-from envs.core.protocol import ParsedTurn, Protocol, get_protocol
+from envs.core.protocol import ParsedTurn, Protocol, get_protocol, is_placeholder_answer
 from envs.core.spaces import AnyText
 from envs.core.task import Task, Verdict
 from envs.core.tool import Tool, ToolArgumentError, tool
@@ -69,6 +69,11 @@ class ToolEnv(gym.Env[str, str]):
     def instructions(self) -> str:
         """What the system prompt says about the task family and the answer format."""
         raise NotImplementedError
+
+    def answer_shape(self) -> str:
+        """What a final answer of this family is, in words (``"an arithmetic expression"``): the
+        system prompt and the format-error message say it instead of showing a copyable placeholder."""
+        return "your final answer"
 
     def verify(self, task: Task, answer: str) -> Verdict:
         """Decide on a final answer; raise ``InfraError`` when the verifier itself cannot run."""
@@ -139,6 +144,14 @@ class ToolEnv(gym.Env[str, str]):
         info: dict[str, Any] = {"turn": self.turn, "tool_calls": [], "format_error": None}
 
         parsed = self._parse(action, tools)
+        if parsed.answer is not None and self._is_placeholder(parsed.answer):
+            # an empty or template answer is a format error, never scored: copying a placeholder must
+            # not beat a format error
+            parsed.errors.append(
+                f"the answer {parsed.answer[:40]!r} is empty or a placeholder; "
+                f"{self.protocol.how_to_answer(self.answer_shape())}"
+            )
+            parsed.answer = None
         results: list[tuple[Tool, str]] = []
         terminated = truncated = False
         verdict: Verdict | None = None
@@ -207,7 +220,7 @@ class ToolEnv(gym.Env[str, str]):
     def system_prompt(self, tools: list[Tool]) -> str:
         parts = [self.instructions().strip()]
         if self.episode.tools_in_prompt or self.episode.protocol == "xml":
-            parts.append(self.protocol.describe(tools))
+            parts.append(self.protocol.describe(tools, self.answer_shape()))
         return "\n\n".join(parts)
 
     def finish(self, verdict: Verdict) -> None:
@@ -218,6 +231,14 @@ class ToolEnv(gym.Env[str, str]):
     def answer_turn(self, answer: str) -> str:
         """The turn that submits ``answer`` in this env's protocol."""
         return self.protocol.render_answer(answer)
+
+    def show_answer(self, answer: str) -> str:
+        """``answer`` submitted in this env's protocol, inline, for instructions and examples."""
+        return self.protocol.show_answer(answer)
+
+    def show_call(self, name: str, **arguments: Any) -> str:
+        """The call of tool ``name`` in this env's protocol, inline, for instructions and examples."""
+        return self.protocol.show_call(name, arguments, {t.name: t for t in self.all_tools()})
 
     def call_turn(self, name: str, **arguments: Any) -> str:
         """The turn that calls tool ``name`` with ``arguments`` in this env's protocol."""
@@ -245,12 +266,21 @@ class ToolEnv(gym.Env[str, str]):
             return ParsedTurn(errors=["the turn looks like binary data, not text; nothing in it was run"])
         return self.protocol.parse(action, tools)
 
+    def _is_placeholder(self, answer: str) -> bool:
+        """An empty or template answer, or the words the instructions use for the answer's shape."""
+        words = " ".join(answer.lower().strip(" .()").split())
+        return is_placeholder_answer(answer) or words == " ".join(self.answer_shape().lower().split())
+
     def _nothing_found(self) -> str:
+        # Says what to do without a placeholder that could be copied back as a turn.
         names = [t.name for t in self.all_tools()]
+        how = self.protocol.how_to_answer(self.answer_shape())
+        if not names:
+            return f"no tool call or answer found; {how}"
         if self.episode.protocol == "xml":
-            calls = " or ".join(f"<{n}>...</{n}>" for n in names)
-            return f"no tool call or answer found; use {calls + ' or ' if calls else ''}<answer>...</answer>"
-        return 'no tool call or answer found; call a tool or the "answer" function inside <tool_call></tool_call>'
+            tags = ", ".join(f"<{n}>" for n in names)
+            return f"no tool call or answer found; call a tool by its tag ({tags}) or {how}"
+        return f"no tool call or answer found; call a tool ({', '.join(names)}) inside <tool_call> or {how}"
 
     @staticmethod
     def _run_tool(tool: Tool, arguments: dict[str, Any], parsed: ParsedTurn) -> str:

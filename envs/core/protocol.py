@@ -34,6 +34,34 @@ class ParsedTurn:
     errors: list[str] = field(default_factory=list)
 
 
+_NOUN = (
+    r"(?:answer|answers|expression|equation|solution|result|grid|text|value|number|word|code|coloring|"
+    r"query|response|output|moves|move list|guess|list|names)"
+)
+_PUNCT = r"[\s\"'`*_:.,;!?-]*"
+_TEMPLATES = [
+    re.compile(rf"{_PUNCT}{pattern}{_PUNCT}", re.IGNORECASE)
+    for pattern in (
+        r"(?:the\s+|your\s+|my\s+)?(?:final\s+)?answers?(?:\s+(?:goes\s+)?here)?",  # "answer", "your answer here"
+        rf"(?:your|my)\s+(?:final\s+|full\s+|complete\s+|whole\s+)?{_NOUN}(?:\s+(?:goes\s+)?here)?",
+        rf"(?:final\s+|full\s+|complete\s+)?{_NOUN}\s+(?:goes\s+)?here",
+        rf"[<\[{{(]\s*(?:(?:your|the|a|an|final|full)\s+)*{_NOUN}\s*[>\]}})]",  # "<answer>", "[expression]"
+        r"placeholder|todo|tbd|fill in|insert answer",
+    )
+]
+
+
+def is_placeholder_answer(answer: str) -> bool:
+    """Whether a final answer is empty or a template rather than an answer: nothing, only dots or
+    punctuation (``...``, ``…``, ``[]``), or template words such as ``your answer here``,
+    ``<answer>``, ``[expression]``, ``your solution``. Such an answer is a format error, never a scored answer, so copying
+    a placeholder can never beat a format error."""
+    text = re.sub(r"</?answer>", " ", answer).strip()  # "<answer>...</answer>" as the answer text
+    if not any(ch.isalnum() for ch in text):
+        return True
+    return any(t.fullmatch(text) for t in _TEMPLATES)
+
+
 def answer_tool() -> Tool:
     """The ``answer`` tool of the JSON protocol."""
     return Tool(
@@ -56,9 +84,23 @@ class Protocol:
     def parse(self, text: str, tools: dict[str, Tool]) -> ParsedTurn:
         raise NotImplementedError
 
-    def describe(self, tools: list[Tool]) -> str:
-        """The part of the system prompt that says how to call the tools and how to answer."""
+    def describe(self, tools: list[Tool], answer_shape: str = "your final answer") -> str:
+        """The part of the system prompt that says how to call the tools and how to answer;
+        ``answer_shape`` says in words what the answer is (``"an arithmetic expression"``)."""
         raise NotImplementedError
+
+    def how_to_answer(self, answer_shape: str = "your final answer") -> str:
+        """A sentence saying how to submit ``answer_shape`` in this protocol, with no placeholder a
+        model could copy as its answer."""
+        raise NotImplementedError
+
+    def show_answer(self, answer: str) -> str:
+        """``answer`` submitted in this protocol, written inline for instructions and examples."""
+        return self.render_answer(answer)
+
+    def show_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
+        """A call written inline for instructions and examples."""
+        return self.render_call(name, arguments, tools)
 
     def render_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
         """The text a model writes to make this call (used by scripted agents and tests)."""
@@ -117,7 +159,7 @@ class XmlProtocol(Protocol):
             raise ValueError(f"<{tool.name}> expects a JSON object of arguments, got {type(args).__name__}")
         return args
 
-    def describe(self, tools: list[Tool]) -> str:
+    def describe(self, tools: list[Tool], answer_shape: str = "your final answer") -> str:
         lines = []
         if tools:
             lines.append(
@@ -131,8 +173,13 @@ class XmlProtocol(Protocol):
                     lines.append(f"  arguments schema: {json.dumps(t.parameters['properties'])}")
             tags = sorted({t.result_tag for t in tools})
             lines.append("Results come back inside " + ", ".join(f"<{g}>...</{g}>" for g in tags) + ".")
-        lines.append("When you are done, give your final answer as <answer>...</answer>.")
+        lines.append(f"When you are done, {self.how_to_answer(answer_shape)}.")
         return "\n".join(lines)
+
+    def how_to_answer(self, answer_shape: str = "your final answer") -> str:
+        # "<answer></answer>" copied back is an empty answer, a format error; "between <answer> and
+        # </answer>" would parse as the answer "and"
+        return f"give your final answer ({answer_shape}) inside <answer></answer> tags"
 
     def render_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
         primary = tools[name].primary_argument
@@ -189,7 +236,7 @@ class JsonProtocol(Protocol):
             raise ValueError('the answer tool takes {"answer": "..."}')
         return ToolCall(name, args)
 
-    def describe(self, tools: list[Tool]) -> str:
+    def describe(self, tools: list[Tool], answer_shape: str = "your final answer") -> str:
         schemas = "\n".join(json.dumps(s, ensure_ascii=False) for s in self.schemas(tools))
         return (
             "# Tools\n\nYou may call one or more functions to assist with the user query.\n"
@@ -198,9 +245,19 @@ class JsonProtocol(Protocol):
             "For each function call, return a json object with function name and arguments within "
             "<tool_call></tool_call> XML tags:\n"
             '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>\n'
-            "Results come back inside <tool_response></tool_response>. Submit your final answer by "
-            'calling the "answer" function.'
+            "Results come back inside <tool_response></tool_response>. When you are done, "
+            f"{self.how_to_answer(answer_shape)}."
         )
+
+    def how_to_answer(self, answer_shape: str = "your final answer") -> str:
+        return f'give your final answer ({answer_shape}) by calling the "answer" function'
+
+    def show_answer(self, answer: str) -> str:
+        return self.show_call(ANSWER, {"answer": answer}, {})
+
+    def show_call(self, name: str, arguments: dict[str, Any], tools: dict[str, Tool]) -> str:
+        body = json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
+        return f"<tool_call>{body}</tool_call>"
 
     def schemas(self, tools: list[Tool]) -> list[dict[str, Any]]:
         return [t.schema() for t in [*tools, answer_tool()]]

@@ -115,11 +115,14 @@ class CryptarithmEnv(PuzzleEnv):
     config_cls = CryptarithmConfig
     config: CryptarithmConfig
 
+    def answer_shape(self) -> str:
+        return "letter=digit pairs"
+
     def instructions(self) -> str:
         return (
             "You solve cryptarithms: each letter stands for a different digit, and no number starts with 0. "
             "Find the digits that make the addition right and give the final answer as letter=digit "
-            "pairs, for example <answer>A=1, B=7, C=3</answer>."
+            f"pairs, for example {self.show_answer('A=1, B=7, C=3')}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -61,12 +61,16 @@ class FrozenLakeEnv(GameEnv):
     config: FrozenLakeConfig
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 20}
 
+    def answer_shape(self) -> str:
+        return "the whole move list, such as down down right"
+
     def instructions(self) -> str:
         return (
             "You play FrozenLake: walk from S to the goal G over frozen squares F without stepping into a "
-            "hole H; P shows where you are. Move with the move tool: <move>right</move>, or several moves "
-            "at once, e.g. <move>down down right</move> (U/D/L/R work too). Walking off the edge leaves you "
-            "in place. You may instead give the whole move list as <answer>...</answer>."
+            f"hole H; P shows where you are. Move with the move tool: {self.show_call('move', moves='right')}"
+            f", or several moves at once, e.g. {self.show_call('move', moves='down down right')} (U/D/L/R "
+            "work too). Walking off the edge leaves you in place. You may instead "
+            f"{self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -53,11 +53,14 @@ class FutoshikiEnv(PuzzleEnv):
     config_cls = FutoshikiConfig
     config: FutoshikiConfig
 
+    def answer_shape(self) -> str:
+        return "the full grid, one row per line, numbers separated by spaces"
+
     def instructions(self) -> str:
         return (
             "You solve Futoshiki puzzles: fill the n x n grid (0 marks an empty cell) with 1..n so that every "
             "row and column holds each number once and every inequality between cells (row,column) holds. "
-            "Give the final grid, one row per line, numbers separated by spaces, inside <answer></answer>."
+            f"Then {self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -137,11 +137,14 @@ class Game24Env(PuzzleEnv):
     config_cls = Game24Config
     config: Game24Config
 
+    def answer_shape(self) -> str:
+        return "an arithmetic expression"
+
     def instructions(self) -> str:
         return (
             f"You play the Game of {self.config.target}: combine the four given numbers with +, -, *, / and "
             f"parentheses to make {self.config.target}, using every number exactly once. Give only the "
-            "expression as the final answer, for example <answer>(8 - 4) * (3 + 3)</answer>."
+            f"expression as the final answer, for example {self.show_answer('(8 - 4) * (3 + 3)')}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

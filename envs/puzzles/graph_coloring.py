@@ -42,9 +42,73 @@ class GraphColoringConfig(Config):
         return self.density if self.density is not None else 0.3 + 0.3 * self.difficulty
 
 
+_PAIR = re.compile(
+    r"(?<![\w.])(\d+)[\"']?\s*(?::|=|->|→|is)\s*[\"']?(?:colou?r\s*)?(\d+)(?![\w.])", re.IGNORECASE
+)
+_FENCE = re.compile(r"^```(?:json|python)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+class _Object(list):
+    """A JSON object's (key, value) pairs in order, duplicates kept (a repeated key is a hedge)."""
+
+
+class ColoringError(ValueError):
+    """An answer that does not state one coloring (a vertex given two colors, a malformed list)."""
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and (
+        m := re.fullmatch(r"\s*(?:(?:vertex|v|colou?r|c)\s*)?(\d+)\s*", value, re.I)
+    ):
+        return int(m.group(1))
+    return None
+
+
+def _from_json(value: Any) -> list[tuple[int, int]] | None:
+    """The pairs of a JSON answer: ``{"0": 1, ...}``, ``[[0, 1], ...]`` or ``[1, 2, ...]`` (colors in
+    vertex order); None when it is none of these."""
+    if isinstance(value, _Object):
+        pairs = [(_int(k), _int(v)) for k, v in value]
+    elif isinstance(value, list) and value and all(isinstance(x, list) and len(x) == 2 for x in value):
+        pairs = [(_int(a), _int(b)) for a, b in value]
+    elif isinstance(value, list) and value and all(_int(x) is not None for x in value):
+        pairs = [(i, _int(x)) for i, x in enumerate(value)]
+    else:
+        return None
+    if any(a is None or b is None for a, b in pairs):
+        return None
+    return pairs  # type: ignore[return-value]
+
+
 def parse_coloring(text: str) -> dict[int, int]:
-    """``vertex: color`` pairs (also ``vertex=color`` and ``vertex -> color``), the last one wins."""
-    return {int(v): int(c) for v, c in re.findall(r"(\d+)\s*(?::|=|->)\s*(\d+)", text)}
+    """The coloring an answer states, in any unambiguous form: ``vertex: color`` pairs (also
+    ``vertex=color``, ``vertex -> color``, ``vertex 0 is color 1``, a Python dict), a JSON object
+    ``{"0": 1, ...}``, a JSON list of ``[vertex, color]`` pairs, or a JSON list of colors in vertex
+    order. Raises ``ColoringError`` when a vertex is given two different colors (a hedge, not an answer)."""
+    import json
+
+    body = text.strip()
+    if m := _FENCE.match(body):
+        body = m.group(1)
+    pairs: list[tuple[int, int]] | None = None
+    if body[:1] in "[{":
+        try:
+            pairs = _from_json(json.loads(body, object_pairs_hook=_Object))
+        except (json.JSONDecodeError, RecursionError):
+            pairs = None
+    if pairs is None:
+        pairs = [(int(v), int(c)) for v, c in _PAIR.findall(text)]
+    coloring: dict[int, int] = {}
+    for v, c in pairs:
+        if coloring.setdefault(v, c) != c:
+            raise ColoringError(f"vertex {v} is given two colors ({coloring[v]} and {c})")
+    return coloring
 
 
 class GraphColoringEnv(PuzzleEnv):
@@ -54,11 +118,14 @@ class GraphColoringEnv(PuzzleEnv):
     config_cls = GraphColoringConfig
     config: GraphColoringConfig
 
+    def answer_shape(self) -> str:
+        return "vertex: color pairs"
+
     def instructions(self) -> str:
         return (
             "You solve graph coloring puzzles: give every vertex a color number so that the two ends of "
             "every edge have different colors. Give the final answer as vertex: color pairs, for example "
-            "<answer>0: 1, 1: 2, 2: 1</answer>."
+            f'{self.show_answer("0: 1, 1: 2, 2: 1")} (a JSON object such as {{"0": 1, "1": 2}} works too).'
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
@@ -79,7 +146,10 @@ class GraphColoringEnv(PuzzleEnv):
 
     def verify(self, task: Task, answer: str) -> Verdict:
         n, k, edges = task.metadata["n"], task.metadata["colors"], task.metadata["edges"]
-        coloring = parse_coloring(answer)
+        try:
+            coloring = parse_coloring(answer)
+        except ColoringError as e:
+            return Verdict(0.0, False, {"correct": 0.0, "partial": 0.0}, str(e))
         good = sum(
             coloring.get(a, -1) != coloring.get(b, -2) and a in coloring and b in coloring for a, b in edges
         )

@@ -146,12 +146,15 @@ class KnightsKnavesEnv(PuzzleEnv):
     config_cls = KnightsKnavesConfig
     config: KnightsKnavesConfig
 
+    def answer_shape(self) -> str:
+        return "every person named as a knight or a knave"
+
     def instructions(self) -> str:
         return (
             "You solve Knights and Knaves puzzles. On this island every inhabitant is either a knight, who "
             "always tells the truth, or a knave, who always lies. Work out who is a knight and who is a "
             "knave, then give the final answer naming every person, for example "
-            "<answer>Zoey is a knight, Oliver is a knave</answer>."
+            f"{self.show_answer('Zoey is a knight, Oliver is a knave')}."
         )
 
     def _statement(

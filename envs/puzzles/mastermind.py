@@ -56,14 +56,18 @@ class MastermindEnv(GameEnv):
     config: MastermindConfig
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 12}
 
+    def answer_shape(self) -> str:
+        return f"the code, {self.config.code_length} digits"
+
     def instructions(self) -> str:
         cfg = self.config
+        example = self.show_call("guess", code="1234567"[: cfg.code_length])
         return (
             f"You play Mastermind: find a hidden code of {cfg.code_length} digits, each from 1 to "
-            f"{cfg.n_colors} (digits may repeat). Guess with the guess tool, e.g. <guess>"
-            f"{'1234567'[: cfg.code_length]}</guess>; each guess is answered with how many digits are right "
-            f"and in the right place and how many are right but in the wrong place. You have "
-            f"{cfg.max_guesses} guesses. Guessing the code wins; you may also give it as <answer>...</answer>."
+            f"{cfg.n_colors} (digits may repeat). Guess with the guess tool, e.g. {example}; each guess "
+            "is answered with how many digits are right and in the right place and how many are right but "
+            f"in the wrong place. You have {cfg.max_guesses} guesses. Guessing the code wins; you may also "
+            f"{self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -107,11 +107,14 @@ class MazeEnv(PuzzleEnv):
     config_cls = MazeConfig
     config: MazeConfig
 
+    def answer_shape(self) -> str:
+        return "a shortest path from S to G as U/D/L/R moves separated by spaces"
+
     def instructions(self) -> str:
         return (
             "You solve mazes: '#' is a wall, '.' open floor, S the start and G the goal. Moves are U (up), "
             "D (down), L (left) and R (right), one square each. Give a shortest path from S to G as the "
-            "final answer, for example <answer>R R D D L</answer>."
+            f"final answer, for example {self.show_answer('R R D D L')}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -73,11 +73,16 @@ class NQueensEnv(PuzzleEnv):
     config_cls = NQueensConfig
     config: NQueensConfig
 
+    def answer_shape(self) -> str:
+        return (
+            "the board, one row per line, Q for a queen and . for an empty square, cells separated by spaces"
+        )
+
     def instructions(self) -> str:
         return (
             "You solve N-Queens puzzles: place queens on an n x n board, one per row, so that no two share "
-            "a row, a column or a diagonal, keeping the queens already there. Give the final board with "
-            "one row per line, Q for a queen and . for an empty square, cells separated by spaces."
+            "a row, a column or a diagonal, keeping the queens already there. Then "
+            f"{self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

@@ -116,13 +116,16 @@ class SokobanEnv(GameEnv):
     config: SokobanConfig
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 30}
 
+    def answer_shape(self) -> str:
+        return "the whole move list, such as up left left"
+
     def instructions(self) -> str:
         return (
             "You play Sokoban. Board: # wall, _ floor, O target, X box, V box on a target, P you (S: you on "
-            "a target). Move with the move tool: <move>up</move>, or several moves at once, e.g. "
-            "<move>up left left</move> (U/D/L/R work too). Walking into a box pushes it if the square "
-            "behind it is free; boxes cannot be pulled. Put every box on a target to win. You may instead "
-            "give the whole move list as <answer>...</answer>."
+            f"a target). Move with the move tool: {self.show_call('move', moves='up')}, or several moves "
+            f"at once, e.g. {self.show_call('move', moves='up left left')} (U/D/L/R work too). Walking "
+            "into a box pushes it if the square behind it is free; boxes cannot be pulled. Put every box "
+            f"on a target to win. You may instead {self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

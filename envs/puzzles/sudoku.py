@@ -50,13 +50,16 @@ class SudokuEnv(PuzzleEnv):
     config_cls = SudokuConfig
     config: SudokuConfig
 
+    def answer_shape(self) -> str:
+        return "the full grid, one row per line, digits separated by spaces"
+
     def instructions(self) -> str:
         n = self.config.size
         br, bc = BOXES[n]
         return (
             f"You solve {n}x{n} Sudoku puzzles: fill every empty cell (shown as 0) with a digit 1-{n} so that "
-            f"each row, each column and each {br}x{bc} box holds every digit exactly once. Give the final "
-            f"answer as the full grid, one row per line, digits separated by spaces, inside <answer></answer>."
+            f"each row, each column and each {br}x{bc} box holds every digit exactly once. Then "
+            f"{self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def solver(self) -> LatinSolver:

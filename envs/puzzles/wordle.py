@@ -61,13 +61,17 @@ class WordleEnv(GameEnv):
     config: WordleConfig
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 10}
 
+    def answer_shape(self) -> str:
+        return "the word"
+
     def instructions(self) -> str:
         return (
             "You play a Wordle-style game: find the hidden five-letter English word. Guess with the guess "
-            "tool, e.g. <guess>crane</guess>; each guess is marked letter by letter: G = right letter in "
-            "the right place, Y = in the word but elsewhere, - = not in the word (a repeated letter is "
-            f"marked only as often as it occurs). You have {self.config.guesses} guesses; guesses must be "
-            "words from the game's list. Guessing the word wins; you may also give it as <answer>...</answer>."
+            f"tool, e.g. {self.show_call('guess', word='crane')}; each guess is marked letter by letter: "
+            "G = right letter in the right place, Y = in the word but elsewhere, - = not in the word (a "
+            f"repeated letter is marked only as often as it occurs). You have {self.config.guesses} "
+            "guesses; guesses must be words from the game's list. Guessing the word wins; you may also "
+            f"{self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:

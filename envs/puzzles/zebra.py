@@ -199,12 +199,16 @@ class ZebraEnv(PuzzleEnv):
     config_cls = ZebraConfig
     config: ZebraConfig
 
+    def answer_shape(self) -> str:
+        return "one line per house listing its values"
+
     def instructions(self) -> str:
+        example = self.show_answer("\nHouse 1: Alice, red, dog\nHouse 2: Bob, green, cat\n")
         return (
             "You solve Zebra (Einstein) puzzles: houses stand in a row, numbered from 1 on the left, and "
             "each house has exactly one value of every attribute. Use the clues to work out the whole "
             "arrangement. Give the final answer with one line per house listing its values, for example\n"
-            "<answer>\nHouse 1: Alice, red, dog\nHouse 2: Bob, green, cat\n</answer>"
+            + example
         )
 
     def _attributes(self) -> list[str]:

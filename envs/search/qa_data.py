@@ -2,7 +2,8 @@
 
 A record needs a question (``question``) and gold answers (``golden_answers``, ``answers``, ``answer``
 or Search-R1's processed ``reward_model.ground_truth.target``); gold passage ids (``supporting_ids``,
-``gold_ids`` or ``positive_ids``), when present, serve ``QueryRewrite``.
+``gold_ids`` or ``positive_ids``), when present, serve ``QueryRewrite``; ``choices``, the fixed options
+of a multiple-choice question, make F1 score it as a closed set (no partial credit for a hedge).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def parse_record(record: dict[str, Any], index: int, where: str) -> QAExample:
             break
     qid = str(record.get("id", index))
     extra = {k: v for k, v in record.items() if k in ("data_source", "hops", "split")}
+    if choices := _as_list(record.get("choices")):
+        extra["choices"] = [str(c) for c in choices]  # a closed answer set: F1 gives no partial credit
     return QAExample(qid, question.strip(), tuple(answers), tuple(str(g) for g in gold_ids), extra)
 
 

@@ -35,13 +35,16 @@ class QueryRewriteEnv(SearchEnv):
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 3}
     task_prefix: ClassVar[str] = "need"
 
+    def answer_shape(self) -> str:
+        return "the search query itself, a few keywords"
+
     def instructions(self) -> str:
         return (
             "You write search queries. Given an information need, write one query that makes a BM25 "
             "search engine return the passages that satisfy it among its top "
             f"{self.config.recall_k} results. Keywords work better than questions: use names and "
             "distinctive words. You may try queries with the search tool first. Your final answer is "
-            "the query itself."
+            f"the query itself: {self.protocol.how_to_answer(self.answer_shape())}."
         )
 
     def make_task(self, task_id: str, example: QAExample) -> Task:

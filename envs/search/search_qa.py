@@ -2,7 +2,9 @@
 
 The agent searches with ``<search>query</search>`` (or the JSON ``search`` tool), reads the top-k
 passages inside ``<information>...</information>`` and answers in ``<answer>...</answer>``. The reward
-is normalized exact match (``reward="em"``) or token F1 (``reward="f1"``) against the gold answers.
+is normalized exact match (``reward="em"``) or token F1 (``reward="f1"``) against the gold answers;
+F1 is 0 for a closed-set answer (yes, no, noanswer, or one of a QA record's ``choices``) that is not
+exactly the gold, as in HotpotQA's scorer, so hedging between options earns nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from envs.core import Task, Verdict, check_choice
 from envs.search.base import SearchConfig, SearchEnv
 from envs.search.qa_data import QAExample
-from rewards import exact_match, f1_score, normalize_answer
+from rewards import answer_exact_match, answer_f1, normalize_answer
 
 
 @dataclass
@@ -32,12 +34,15 @@ class SearchQAEnv(SearchEnv):
     config_cls = SearchQAConfig
     config: SearchQAConfig
 
+    def answer_shape(self) -> str:
+        return "only the answer: a name, a number or a few words"
+
     def instructions(self) -> str:
         return (
             "Answer the question. You may search a document collection as many times as you need: "
             "reason about what you still need to know, search for it, and read the passages you get "
             "back. Questions may need several searches, one fact leading to the next. When you know "
-            "the answer, give only the answer (a name, a number or a few words), without explanation."
+            f"the answer, {self.protocol.how_to_answer(self.answer_shape())}, without explanation."
         )
 
     def make_task(self, task_id: str, example: QAExample) -> Task:
@@ -52,8 +57,9 @@ class SearchQAEnv(SearchEnv):
 
     def verify(self, task: Task, answer: str) -> Verdict:
         golds = task.metadata["golden_answers"]
-        em = exact_match(answer, answer=golds)
-        f1 = f1_score(answer, answer=golds)
+        # ``answer`` is what the protocol extracted: score it as it is, never extract again
+        em = answer_exact_match(answer, golds)
+        f1 = answer_f1(answer, golds, task.metadata.get("choices"))
         score = em if self.config.reward == "em" else f1
         if em == 1.0:
             return Verdict(score, True, {"correct": 1.0, "exact_match": em, "f1": f1})

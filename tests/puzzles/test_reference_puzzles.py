@@ -3,11 +3,12 @@
 import itertools
 import time
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
 from envs.puzzles.arith import ExpressionError, clean_expression, evaluate
-from envs.puzzles.countdown import CountdownEnv
+from envs.puzzles.countdown import TINYZERO_SYSTEM, CountdownEnv, tinyzero_score
 from envs.puzzles.knights_knaves import KnightsKnavesEnv, solutions
 
 
@@ -108,3 +109,67 @@ def test_knights_knaves_size_follows_config():
     env.reset(seed=0)
     assert len(env.task.metadata["names"]) == 8
     assert np.array(env.task.metadata["knights"]).dtype == bool
+
+
+def test_countdown_tinyzero_preset_is_tinyzeros_task():
+    env = gym.make("toolgym/Countdown-v0", preset="tinyzero")
+    sizes = set()
+    for seed in range(40):
+        _, info = env.reset(seed=seed)
+        task = env.unwrapped.task
+        numbers, target = task.metadata["numbers"], task.metadata["target"]
+        sizes.add(len(numbers))
+        assert all(1 <= x <= 99 for x in numbers) and 1 <= target <= 99
+        assert sorted(evaluate(task.answer)[1]) == sorted(numbers)  # every number exactly once
+    assert sizes == {3, 4}
+    system, user = (m["content"] for m in info["messages"])
+    assert system == TINYZERO_SYSTEM
+    assert user == (
+        f"Using the numbers {numbers}, create an equation that equals {target}. You can use basic "
+        "arithmetic operations (+, -, *, /) and each number can only be used once. Show your work in "
+        "<think> </think> tags. And return the final answer in <answer> </answer> tags, for example "
+        "<answer> (1 + 2) / 3 </answer>."
+    )
+    episode = env.unwrapped.episode
+    assert (episode.max_turns, episode.format_penalty, episode.protocol) == (1, 0.0, "xml")
+    # 1.0 correct, 0.1 for any answer that is wrong, 0 for no answer.
+    _, reward, terminated, _, info = env.step(f"<think>...</think> <answer> {task.answer} </answer>")
+    assert terminated and reward == 1.0 and info["is_success"]
+    env.reset(seed=seed)
+    assert env.step("<answer>(1 + 2) / 3</answer>")[1] == pytest.approx(0.1)
+    env.reset(seed=seed)
+    _, reward, _, truncated, _ = env.step("I give up.")
+    assert reward == 0.0 and truncated
+
+
+def test_tinyzero_score_follows_tinyzeros_scorer():
+    numbers, target = [3, 4, 6], 18
+    assert tinyzero_score("(4 - 3) * 6 * 3", [3, 3, 4, 6], target).success  # a repeated number, twice
+    assert tinyzero_score("(4 - 3) * 6 * 3", numbers, target).score == pytest.approx(0.1)  # 3 twice
+    assert tinyzero_score("3 * 6", numbers, target).score == 0.1  # 4 unused: every number exactly once
+    cases = {
+        "3 * 4 + 6": 1.0,
+        " ( 3 * 4 ) + 6 ": 1.0,
+        "(6 - 3) * 4 + 6": 0.1,  # 6 used twice
+        "3 * 4 + 6 = 18": 0.1,  # '=' and 18: TinyZero takes the answer as it stands
+        "3 × 4 + 6": 0.1,  # only 0-9 + - * / ( ) . and spaces
+        "3 * 4 + 6 // 1": 0.1,  # 1 is not a number
+        "6 // 4 * 3 + 18": 0.1,
+        "4 ** 3 - 6": 0.1,  # eval would compute 58; never 1 here, and never a hang
+        "6 / (4 - 4) * 3": 0.1,  # division by zero (and 4 twice)
+        "3 * 4 - 6": 0.1,  # valid but 6
+    }
+    for equation, score in cases.items():
+        assert tinyzero_score(equation, numbers, target).score == pytest.approx(score), equation
+    assert tinyzero_score("4 * 6 - 3", numbers, 21).success
+    assert tinyzero_score("(3 + 4) / 6", numbers, 7 / 6).success  # within 1e-5 of a float target
+    assert tinyzero_score("-3 + +4 * 6", numbers, 21).success  # unary signs, as eval
+    assert tinyzero_score("4 * 6 - 3.0", numbers, 21).score == pytest.approx(0.1)  # 3.0 is 3 and 0
+    assert not CountdownEnv().verify(CountdownEnv()._load_task("countdown/1"), "").success
+
+
+def test_countdown_default_is_each_number_at_most_once():
+    env = gym.make("toolgym/Countdown-v0")
+    assert env.unwrapped.config.preset is None and env.unwrapped.config.use_all is False
+    _, info = env.reset(seed=0)
+    assert "each number at most once" in info["messages"][0]["content"]

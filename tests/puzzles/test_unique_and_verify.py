@@ -3,6 +3,7 @@ that accepts an alternative valid solution (or the same one written differently,
 and rejects invalid ones."""
 
 import itertools
+import json
 import re
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from envs.puzzles.cryptarithm import CryptarithmEnv, solve
 from envs.puzzles.futoshiki import FutoshikiEnv
 from envs.puzzles.game24 import Game24Env, solutions
-from envs.puzzles.graph_coloring import GraphColoringEnv
+from envs.puzzles.graph_coloring import ColoringError, GraphColoringEnv, parse_coloring
 from envs.puzzles.latin import LatinSolver
 from envs.puzzles.maze import MOVES, MazeEnv
 from envs.puzzles.n_queens import NQueensEnv
@@ -308,3 +309,45 @@ def test_game24_verifier_accepts_every_solution_the_solver_finds():
     assert not env.verify(task, "24").success
     assert not env.verify(task, f"{numbers[0]} + {numbers[0]} + {numbers[1]} + {numbers[2]}").success
     assert not env.verify(task, "__import__('os')").success
+
+
+def _coloring_forms(coloring):
+    n = len(coloring)
+    return [
+        ", ".join(f"{v}: {c}" for v, c in coloring.items()),
+        json.dumps({str(v): c for v, c in coloring.items()}),
+        json.dumps({str(v): str(c) for v, c in coloring.items()}, indent=2),
+        "```json\n" + json.dumps({str(v): c for v, c in coloring.items()}) + "\n```",
+        repr(coloring),
+        json.dumps([[v, c] for v, c in coloring.items()]),
+        json.dumps([coloring[v] for v in range(n)]),
+        "\n".join(f"vertex {v} -> color {c}" for v, c in coloring.items()),
+        "; ".join(f"{v} is {c}" for v, c in coloring.items()),
+        json.dumps({f"vertex {v}": c for v, c in coloring.items()}),
+    ]
+
+
+def test_graph_coloring_accepts_every_unambiguous_format():
+    env = GraphColoringEnv(n_vertices=12, n_colors=3)
+    task = env._load_task("graph_coloring/3")
+    hidden = {int(v): int(c) for v, c in re.findall(r"(\d+): (\d+)", task.answer)}
+    for text in _coloring_forms(hidden):
+        assert parse_coloring(text) == hidden, text
+        assert env.verify(task, text).success, text
+    a, b = task.metadata["edges"][0]
+    clash = dict(hidden)
+    clash[b] = clash[a]
+    for text in _coloring_forms(clash):
+        assert not env.verify(task, text).success, text
+
+
+def test_graph_coloring_rejects_a_vertex_given_two_colors():
+    env = GraphColoringEnv(n_vertices=12, n_colors=3, partial_credit=True)
+    task = env._load_task("graph_coloring/3")
+    hidden = {int(v): int(c) for v, c in re.findall(r"(\d+): (\d+)", task.answer)}
+    hedge = ", ".join(f"{v}: {c}" for v, c in hidden.items()) + ", 0: " + str(hidden[0] % 3 + 1)
+    verdict = env.verify(task, hedge)
+    assert not verdict.success and verdict.score == 0.0 and "two colors" in verdict.feedback
+    with pytest.raises(ColoringError):
+        parse_coloring('{"0": 1, "1": 2, "0": 2}')
+    assert parse_coloring("0: 1, 0: 1, 1: 2") == {0: 1, 1: 2}  # the same color twice is not a hedge

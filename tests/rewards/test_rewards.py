@@ -107,3 +107,21 @@ def test_combined_rewards_report_their_parts():
     ]
     with pytest.raises(TypeError):
         R.combine({len: 1.0})
+
+
+def test_completion_rewards_extract_the_answer_once():
+    # <answer> is taken first; a \boxed{} inside it stays part of the answer.
+    assert R.exact_match("<answer>\\boxed{Brevan}</answer>", answer="Brevan") == 0.0
+    assert R.f1_score("<answer>Bern \\boxed{Zurich}</answer>", answer="Bern") == pytest.approx(2 / 3)
+    assert R.answer_exact_match("\\boxed{Brevan}", "Brevan") == 0.0
+    assert R.answer_f1("Bern \\boxed{Zurich}", ["Bern"]) == pytest.approx(2 / 3)
+    assert R.exact_match("thus \\boxed{Brevan}", answer="Brevan") == 1.0
+
+
+def test_f1_gives_no_credit_for_hedging_between_closed_set_answers():
+    assert R.f1_score("<answer>yes no</answer>", answer="yes") == 0.0
+    assert R.f1_score("<answer>yes</answer>", answer="no") == 0.0
+    assert R.f1_score("<answer>yes</answer>", answer=["no", "yes"]) == 1.0
+    assert R.f1_score("<answer>Paris yes</answer>", answer="Paris") == pytest.approx(2 / 3)
+    assert R.f1_score("<answer>red blue</answer>", answer="red", choices=["red", "blue"]) == 0.0
+    assert R.f1_score(completions=["<answer>no yes</answer>"], answer=["no"]) == [0.0]

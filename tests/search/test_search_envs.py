@@ -153,3 +153,61 @@ def test_load_qa_reads_processed_search_r1_rows_and_rejects_bad_ones(tmp_path):
 def test_bad_kwargs_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         gym.make("toolgym/SearchQA-v0", **kwargs)
+
+
+def _verdict(reward, answer, golds, **metadata):
+    from envs.core import Task
+
+    env = gym.make("toolgym/SearchQA-v0", reward=reward).unwrapped
+    task = Task(id="t", prompt="Question: ?", answer=golds[0], metadata={"golden_answers": golds, **metadata})
+    return env.verify(task, answer)
+
+
+def test_search_qa_extracts_the_answer_once():
+    # The protocol already took the answer out of <answer>; a \boxed{} inside it is part of the answer.
+    boxed = _verdict("em", "\\boxed{Brevan}", ["Brevan"])
+    assert boxed.score == 0.0 and boxed.success is False and boxed.parts["exact_match"] == 0.0
+    hedged = _verdict("f1", "Bern \\boxed{Zurich}", ["Bern"])
+    assert hedged.parts["exact_match"] == 0.0 and 0.0 < hedged.score < 1.0
+    assert _verdict("em", "Brevan", ["Brevan"]).score == 1.0
+
+
+def test_search_qa_episode_scores_the_answer_once():
+    env = gym.make("toolgym/SearchQA-v0")
+    env.reset(seed=0)
+    gold = env.unwrapped.task.answer
+    _, reward, terminated, _, info = env.step(f"<answer>\\boxed{{{gold}}}</answer>")
+    assert terminated and reward == 0.0 and info["reward_components"]["exact_match"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "answer, golds, choices",
+    [
+        ("yes no", ["yes"], None),
+        ("no, yes", ["no"], None),
+        ("yes", ["no"], None),
+        ("yes it is", ["yes"], None),
+        ("Brevan", ["no"], None),
+        ("noanswer", ["Brevan"], None),
+        ("red or blue", ["red"], ["red", "blue", "green"]),
+        ("red", ["blue"], ["red", "blue", "green"]),
+    ],
+)
+def test_search_qa_f1_gives_no_credit_for_hedging_on_a_closed_set(answer, golds, choices):
+    metadata = {} if choices is None else {"choices": choices}
+    verdict = _verdict("f1", answer, golds, **metadata)
+    assert verdict.score == 0.0 and verdict.parts["f1"] == 0.0 and verdict.success is False
+
+
+def test_search_qa_f1_closed_set_answers_still_score_when_exact():
+    assert _verdict("f1", "Yes.", ["yes"]).score == 1.0
+    assert _verdict("f1", "the red", ["red"], choices=["red", "blue"]).score == 1.0
+    # Open answers keep partial credit.
+    assert 0.0 < _verdict("f1", "red house", ["red"]).score < 1.0
+
+
+def test_qa_file_choices_make_a_closed_set(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text(json.dumps({"question": "Which?", "answer": "red", "choices": ["red", "blue"]}) + "\n")
+    (example,) = load_qa(str(path))
+    assert example.metadata["choices"] == ["red", "blue"]
