@@ -59,6 +59,7 @@ class TrainConfig:
     save_steps: int = 0
     seed: int = 0
     save_trajectories: bool = True
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -86,6 +87,8 @@ class TrainConfig:
         for name, (value, lo, hi) in checks.items():
             if not lo <= value <= hi:
                 raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        if self.threads is not None and not 1 <= self.threads <= 4096:
+            raise ValueError(f"threads must be in [1, 4096] or None, got {self.threads}")
         if not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
         if not 0 <= self.beta <= 100:
@@ -262,7 +265,7 @@ def grpo_config(cfg: TrainConfig):
         use_vllm=cfg.use_vllm,
         vllm_mode=cfg.vllm_mode,
         dataloader_num_workers=0,
-        disable_tqdm=False,
+        disable_tqdm=True,
     )
     names = {f.name for f in dataclasses.fields(GRPOConfig)}
     kwargs[
@@ -289,10 +292,15 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Run GRPO on the envs of ``cfg``; save the final model, a reward plot and the trajectories."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from transformers import AutoModelForCausalLM
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import GRPOTrainer
 
     from agents.backends import load_tokenizer
+    from agents.backends.hf import set_threads
     from agents.plot import plot_rewards
+    from agents.train_report import step_printer
+
+    set_threads(cfg.threads)
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -321,7 +329,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         processing_class=tokenizer,
         peft_config=peft_config,
         rollout_func=make_rollout_func(cfg, traj_path),
+        callbacks=[step_printer(cfg.max_steps)],
     )
+    for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line
+        trainer.remove_callback(noisy)
     trainer.train()
     trainer.save_model(str(out / "final"))
     history = list(trainer.state.log_history)

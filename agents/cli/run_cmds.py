@@ -70,6 +70,9 @@ def eval_cmd(
     summary_json: Annotated[
         Path | None, typer.Option(help="Also write the summary table as JSON here.")
     ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: one per core).")
+    ] = None,
 ) -> None:
     """Evaluate a model on envs: mean reward, pass@k, maj@k, best-of-k, turns, tool calls, format errors."""
     from rich.console import Console
@@ -115,7 +118,7 @@ def eval_cmd(
             max_concurrency=concurrency,
         )
     else:
-        gen = make_backend(kind, model, tokenizer=tokenizer)
+        gen = make_backend(kind, model, tokenizer=tokenizer, **({"threads": threads} if kind == "hf" else {}))
     total = len(env) * n * k
     with Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -211,12 +214,16 @@ def train_cmd(
     report_to: Annotated[str, typer.Option(help="none, tensorboard or wandb.")] = "tensorboard",
     save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: only the final model).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the task draw and of TRL.")] = 0,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: one per core).")
+    ] = None,
 ) -> None:
     """GRPO with multi-turn tool rollouts through TRL; ends with a reward summary and a PNG plot."""
     from rich.console import Console
     from rich.table import Table
 
     from agents.train import TrainConfig, train
+    from agents.train_report import summary_warning
 
     console = Console()
     _check_envs(env)
@@ -247,6 +254,7 @@ def train_cmd(
             report_to=report_to,
             save_steps=save_steps,
             seed=seed,
+            threads=threads,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -270,6 +278,9 @@ def train_cmd(
         console.print(
             f"reward: first {first:.3f}, last {last:.3f}, mean {mean:.3f}, best {max(result.rewards):.3f}"
         )
+    warning = summary_warning(result.log_history)
+    if warning:
+        console.print(f"[yellow]{warning}[/yellow]")
     console.print(f"model: {result.output_dir / 'final'}")
     if result.plot_path:
         console.print(f"plot: {result.plot_path}")
