@@ -297,6 +297,7 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     from agents.backends import load_tokenizer
     from agents.backends.hf import set_threads
+    from agents.models import resolve_model
     from agents.plot import plot_rewards
     from agents.train_report import step_printer
 
@@ -311,9 +312,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     traj_path = out / name if cfg.save_trajectories else None
     if traj_path is not None and traj_path.exists():
         traj_path.unlink()
-    tokenizer = load_tokenizer(cfg.model)
+    model_path = resolve_model(cfg.model)
+    tokenizer = load_tokenizer(model_path)
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto")
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto")
     peft_config = None
     if cfg.lora:
         from peft import LoraConfig

@@ -11,6 +11,7 @@ import typer
 
 from agents.backends.base import SamplingConfig
 from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.model_cmds import model_errors
 
 
 def _check_envs(env_ids: list[str]) -> None:
@@ -33,7 +34,11 @@ def eval_cmd(
         list[str], typer.Option("--env", help="Env id (repeat for several), e.g. toolgym/Countdown-v0.")
     ],
     model: Annotated[
-        str | None, typer.Option("--model", help="Model name or local path (the tokenizer, with --base-url).")
+        str | None,
+        typer.Option(
+            "--model",
+            help="Local path, a name from `toolgym model list`, or a hub name (the tokenizer, with --base-url).",
+        ),
     ] = None,
     base_url: Annotated[
         str | None,
@@ -109,16 +114,18 @@ def eval_cmd(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    if kind == "openai":
-        gen = make_backend(
-            "openai",
-            served_model or model,
-            base_url=base_url,
-            tokenizer=tokenizer or (model if served_model else None),
-            max_concurrency=concurrency,
-        )
-    else:
-        gen = make_backend(kind, model, tokenizer=tokenizer, **({"threads": threads} if kind == "hf" else {}))
+    hf_kwargs = {"threads": threads} if kind == "hf" else {}
+    with model_errors():
+        if kind == "openai":
+            gen = make_backend(
+                "openai",
+                served_model or model,
+                base_url=base_url,
+                tokenizer=tokenizer or (model if served_model else None),
+                max_concurrency=concurrency,
+            )
+        else:
+            gen = make_backend(kind, model, tokenizer=tokenizer, **hf_kwargs)
     total = len(env) * n * k
     with Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -178,7 +185,11 @@ def eval_cmd(
 def train_cmd(
     env: Annotated[list[str], typer.Option("--env", help="Env id (repeat to mix envs).")],
     model: Annotated[
-        str, typer.Option("--model", help="Model name or local path (e.g. from `toolgym model tiny`).")
+        str,
+        typer.Option(
+            "--model",
+            help="Local path (e.g. from `toolgym model tiny`), a name from `toolgym model list`, or a hub name.",
+        ),
     ],
     env_weight: Annotated[
         list[float] | None, typer.Option("--env-weight", help="Mixture weight per --env, in order.")
@@ -222,11 +233,14 @@ def train_cmd(
     from rich.console import Console
     from rich.table import Table
 
+    from agents.models import resolve_model
     from agents.train import TrainConfig, train
     from agents.train_report import summary_warning
 
     console = Console()
     _check_envs(env)
+    with model_errors():  # before TRL loads: a missing model fails fast, a packaged one is written now
+        model = resolve_model(model)
     try:
         cfg = TrainConfig(
             env_ids=tuple(env),
