@@ -6,9 +6,14 @@ from pathlib import Path
 
 
 def plot_rewards(
-    steps: list[int], rewards: list[float], path: str | Path, title: str = "reward per step"
+    steps: list[int],
+    rewards: list[float],
+    path: str | Path,
+    title: str = "reward per step",
+    success: list[float] | None = None,
 ) -> Path:
-    """Plot mean reward per step (with a running mean when there are enough points) to ``path``."""
+    """Plot mean reward per step (with a running mean when there are enough points), and the success
+    rate per step when given, to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,6 +30,8 @@ def plot_rewards(
             for i in range(len(rewards))
         ]
         ax.plot(steps, smooth, linewidth=2, label=f"running mean ({window})")
+    if success is not None and len(success) == len(steps):
+        ax.plot(steps, success, marker="s", markersize=3, linewidth=1, label="success rate")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -97,7 +97,7 @@ def main() -> None:
             json.dumps(run_one(args.one, args.model, args.tasks, args.group, args.max_tokens, args.threads))
         )
         return
-    from agents.backends import resolve_model
+    from agents.models import resolve_model
 
     model_dir = resolve_model(args.model)
     best: dict[str, dict] = {}

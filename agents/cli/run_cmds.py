@@ -228,6 +228,13 @@ def train_cmd(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for torch (default: one per core).")
     ] = None,
+    eval_tasks: Annotated[
+        int,
+        typer.Option(help="Held-out tasks per env to score before and after training (0: none)."),
+    ] = 0,
+    eval_seed: Annotated[
+        int, typer.Option(help="First held-out task seed (training draws seeds from 1,000,000 up).")
+    ] = 0,
 ) -> None:
     """GRPO with multi-turn tool rollouts through TRL; ends with a reward summary and a PNG plot."""
     from rich.console import Console
@@ -269,6 +276,8 @@ def train_cmd(
             save_steps=save_steps,
             seed=seed,
             threads=threads,
+            eval_tasks=eval_tasks,
+            eval_seed=eval_seed,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -291,6 +300,12 @@ def train_cmd(
         mean = sum(result.rewards) / len(result.rewards)
         console.print(
             f"reward: first {first:.3f}, last {last:.3f}, mean {mean:.3f}, best {max(result.rewards):.3f}"
+        )
+    for before, after in zip(result.held_out_before, result.held_out_after, strict=True):
+        console.print(
+            f"held-out success on {before.tasks} {before.env_id} tasks (seeds {eval_seed}.."
+            f"{eval_seed + eval_tasks - 1}): before {_fmt(before.success_rate)}, "
+            f"after {_fmt(after.success_rate)}"
         )
     warning = summary_warning(result.log_history)
     if warning:
