@@ -333,6 +333,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     from agents.backends.hf import set_threads
     from agents.models import resolve_model
     from agents.plot import plot_rewards
+    from agents.prefix_sharing import install_prefix_sharing
     from agents.train_report import step_printer
 
     set_threads(cfg.threads)
@@ -367,6 +368,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         rollout_func=make_rollout_func(cfg, traj_path),
         callbacks=[step_printer(cfg.max_steps)],
     )
+    install_prefix_sharing(model)  # the policy's forward, patched by TRL with its fused LM head
     for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line
         trainer.remove_callback(noisy)
     before = held_out_eval(cfg, model, tokenizer, out / "held_out_before.jsonl") if cfg.eval_tasks else []
