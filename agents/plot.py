@@ -1,14 +1,12 @@
-"""A PNG plot of reward per training step."""
+"""PNG plots of a value per training step: GRPO's reward, SFT's loss."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def plot_rewards(
-    steps: list[int], rewards: list[float], path: str | Path, title: str = "reward per step"
-) -> Path:
-    """Plot mean reward per step (with a running mean when there are enough points) to ``path``."""
+def plot_series(steps: list[int], values: list[float], path: str | Path, name: str, title: str) -> Path:
+    """Plot ``name`` per step (with a running mean when there are enough points) to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -17,19 +15,19 @@ def plot_rewards(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    ax.plot(steps, rewards, marker="o", markersize=3, linewidth=1, label="mean reward")
-    window = max(1, len(rewards) // 10)
+    ax.plot(steps, values, marker="o", markersize=3, linewidth=1, label=name)
+    window = max(1, len(values) // 10)
     if window > 1:
         smooth = [
-            sum(rewards[max(0, i - window + 1) : i + 1]) / len(rewards[max(0, i - window + 1) : i + 1])
-            for i in range(len(rewards))
+            sum(values[max(0, i - window + 1) : i + 1]) / len(values[max(0, i - window + 1) : i + 1])
+            for i in range(len(values))
         ]
         ax.plot(steps, smooth, linewidth=2, label=f"running mean ({window})")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
-    ax.set_ylabel("reward")
+    ax.set_ylabel(name)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -37,3 +35,15 @@ def plot_rewards(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_rewards(
+    steps: list[int], rewards: list[float], path: str | Path, title: str = "reward per step"
+) -> Path:
+    """Plot mean reward per step to ``path``."""
+    return plot_series(steps, rewards, path, "mean reward", title)
+
+
+def plot_loss(steps: list[int], losses: list[float], path: str | Path, title: str = "loss per step") -> Path:
+    """Plot the training loss per step to ``path``."""
+    return plot_series(steps, losses, path, "loss", title)

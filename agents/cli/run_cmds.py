@@ -13,7 +13,8 @@ from agents.backends.base import SamplingConfig
 from agents.cli.envs_cmds import parse_kwargs
 
 
-def _check_envs(env_ids: list[str]) -> None:
+def check_envs(env_ids: list[str]) -> None:
+    """A one-line CLI error for an env id gymnasium does not know."""
     import gymnasium as gym
 
     import envs  # noqa: F401  (registers the toolgym envs)
@@ -87,7 +88,7 @@ def eval_cmd(
     kind = backend if backend != "auto" else ("openai" if base_url else "hf")
     if kind == "openai" and not (served_model or model):
         raise typer.BadParameter("--base-url needs --model or --served-model (the name the server knows)")
-    _check_envs(env)
+    check_envs(env)
     try:
         cfg = EvalConfig(
             env_ids=tuple(env),
@@ -219,7 +220,7 @@ def train_cmd(
     from agents.train import TrainConfig, train
 
     console = Console()
-    _check_envs(env)
+    check_envs(env)
     try:
         cfg = TrainConfig(
             env_ids=tuple(env),
