@@ -7,9 +7,10 @@ prompt ids, completion ids and env mask (0 on tool results) as an episode the mo
 Only demonstrations that end with ``is_success`` are kept; the others are reported with the reason.
 
 Task seeds (``demo_seeds``) start at 2**31: GRPO (``agents.train.build_dataset``) draws its task seeds
-below 2**31 and eval uses ``--seed`` .. ``--seed + n - 1`` (small), so a procedural env never poses a
-demonstrated task to GRPO or eval by its seed. An env with a fixed task list (HumanEval, CodeTask, a QA
-file) has only its own tasks: its demonstrations are tasks eval also draws.
+in [1_000_000, 2**31) and eval (``toolgym eval --seed``, ``toolgym train --eval-seed``) uses small ones,
+below 1_000_000, so a procedural env never poses a demonstrated task to GRPO or eval by its seed. An env
+with a fixed task list (HumanEval, CodeTask, a QA file) has only its own tasks: its demonstrations are
+tasks eval also draws.
 """
 
 from __future__ import annotations

@@ -1,12 +1,20 @@
-"""PNG plots of a value per training step: GRPO's reward, SFT's loss."""
+"""PNG plots of values per training step: GRPO's reward (and success rate), SFT's loss."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def plot_series(steps: list[int], values: list[float], path: str | Path, name: str, title: str) -> Path:
-    """Plot ``name`` per step (with a running mean when there are enough points) to ``path``."""
+def plot_series(
+    steps: list[int],
+    values: list[float],
+    path: str | Path,
+    name: str,
+    title: str,
+    extra: dict[str, list[float]] | None = None,
+) -> Path:
+    """Plot ``name`` per step (with a running mean when there are enough points), and each ``extra``
+    series of the same length, to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,11 +31,14 @@ def plot_series(steps: list[int], values: list[float], path: str | Path, name: s
             for i in range(len(values))
         ]
         ax.plot(steps, smooth, linewidth=2, label=f"running mean ({window})")
+    for label, series in (extra or {}).items():
+        if len(series) == len(steps):
+            ax.plot(steps, series, marker="s", markersize=3, linewidth=1, label=label)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
-    ax.set_ylabel(name)
+    ax.set_ylabel(name.removeprefix("mean "))
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -38,10 +49,15 @@ def plot_series(steps: list[int], values: list[float], path: str | Path, name: s
 
 
 def plot_rewards(
-    steps: list[int], rewards: list[float], path: str | Path, title: str = "reward per step"
+    steps: list[int],
+    rewards: list[float],
+    path: str | Path,
+    title: str = "reward per step",
+    success: list[float] | None = None,
 ) -> Path:
-    """Plot mean reward per step to ``path``."""
-    return plot_series(steps, rewards, path, "mean reward", title)
+    """Plot mean reward per step, and the success rate per step when given, to ``path``."""
+    extra = {"success rate": success} if success is not None else None
+    return plot_series(steps, rewards, path, "mean reward", title, extra)
 
 
 def plot_loss(steps: list[int], losses: list[float], path: str | Path, title: str = "loss per step") -> Path:

@@ -35,7 +35,8 @@ class SFTConfig:
     ``n_demos`` demonstrations per env of ``env_ids`` (task seeds from ``agents.demos.demo_seeds``) and
     the successful episodes of ``trajectory_files``. ``max_steps`` > 0 trains that many optimizer steps,
     else ``epochs`` passes. Examples longer than ``max_length`` tokens are left out (and counted).
-    ``threads`` > 0 sets torch's CPU threads.
+    ``threads`` sets torch's CPU threads (None: one per core). ``model`` is a path, a name from
+    ``agents.models`` or a hub name.
     """
 
     model: str
@@ -53,7 +54,7 @@ class SFTConfig:
     lora: bool = False
     lora_r: int = 16
     lora_alpha: int = 32
-    threads: int = 0
+    threads: int | None = None
     max_concurrency: int = 16
     report_to: str = "none"
 
@@ -76,12 +77,13 @@ class SFTConfig:
             "seed": (self.seed, 0, 1_000_000),
             "max_length": (self.max_length, 16, 10_000_000),
             "lora_r": (self.lora_r, 1, 4096),
-            "threads": (self.threads, 0, 1024),
             "max_concurrency": (self.max_concurrency, 1, 4096),
         }
         for name, (value, lo, hi) in checks.items():
             if not lo <= value <= hi:
                 raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        if self.threads is not None and not 1 <= self.threads <= 4096:
+            raise ValueError(f"threads must be in [1, 4096] or None, got {self.threads}")
         if not 0 < self.epochs <= 10_000:
             raise ValueError(f"epochs must be in (0, 10000], got {self.epochs}")
         if not 0 < self.learning_rate <= 1:
@@ -266,25 +268,26 @@ def collect_examples(cfg: SFTConfig, tokenizer: Any, log: Callable[[str], None])
 def train_sft(cfg: SFTConfig, log: Callable[[str], None] = print) -> SFTResult:
     """SFT on the run's examples; save the final model and tokenizer, a loss plot and the log."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    import torch
     from transformers import AutoModelForCausalLM, PrinterCallback
     from trl import SFTTrainer
 
     from agents.backends import load_tokenizer
+    from agents.backends.hf import set_threads
+    from agents.models import resolve_model
     from agents.plot import plot_loss
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    set_threads(cfg.threads)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer(cfg.model)
+    model_path = resolve_model(cfg.model)
+    tokenizer = load_tokenizer(model_path)
     dataset, too_long = build_dataset(collect_examples(cfg, tokenizer, log), cfg.max_length)
     if too_long:
         log(f"left out {too_long} example(s) longer than max_length={cfg.max_length} tokens")
     if len(dataset) == 0:
         raise SFTDataError("no examples to train on: every demonstration or episode was left out (see above)")
     log(f"training on {len(dataset)} example(s)")
-    model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto")
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto")
     peft_config = None
     if cfg.lora:
         from peft import LoraConfig

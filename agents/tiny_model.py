@@ -161,9 +161,14 @@ class TinyModelConfig:
             )
 
 
-def chat_template() -> str:
-    """The tool-calling chat template (Hermes/Qwen ``<tool_call>``/``<tool_response>`` style)."""
-    return resources.files("agents").joinpath("templates/tool_chat.jinja").read_text(encoding="utf-8")
+def chat_template(default_system: str | None = None) -> str:
+    """The tool-calling chat template (Hermes/Qwen ``<tool_call>``/``<tool_response>`` style); with
+    ``default_system``, a copy whose system text, when a conversation has none, is that text."""
+    text = resources.files("agents").joinpath("templates/tool_chat.jinja").read_text(encoding="utf-8")
+    if default_system is None:
+        return text
+    literal = json.dumps(default_system, ensure_ascii=False)  # also a valid Jinja string literal
+    return "{%- set default_system = " + literal + " -%}\n" + text
 
 
 def _corpus(rng: np.random.Generator, n_lines: int = 3000) -> list[str]:

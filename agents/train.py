@@ -25,6 +25,8 @@ from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
 from agents.trajectory import Trajectory, save_jsonl
 
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
+#: Training draws task seeds at or above this; held-out evaluation uses seeds below it.
+TRAIN_SEED_BASE = 1_000_000
 REPORT_TO = ("none", "tensorboard", "wandb")
 VLLM_MODES = ("colocate", "server")
 
@@ -59,6 +61,9 @@ class TrainConfig:
     save_steps: int = 0
     seed: int = 0
     save_trajectories: bool = True
+    threads: int | None = None
+    eval_tasks: int = 0
+    eval_seed: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -86,6 +91,14 @@ class TrainConfig:
         for name, (value, lo, hi) in checks.items():
             if not lo <= value <= hi:
                 raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        if not 0 <= self.eval_tasks <= 100_000:
+            raise ValueError(f"eval_tasks must be in [0, 100000], got {self.eval_tasks}")
+        if self.eval_tasks and not 0 <= self.eval_seed <= TRAIN_SEED_BASE - self.eval_tasks:
+            raise ValueError(
+                f"eval_seed must keep the held-out seeds below {TRAIN_SEED_BASE} (training draws above)"
+            )
+        if self.threads is not None and not 1 <= self.threads <= 4096:
+            raise ValueError(f"threads must be in [1, 4096] or None, got {self.threads}")
         if not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
         if not 0 <= self.beta <= 100:
@@ -113,7 +126,7 @@ def build_dataset(cfg: TrainConfig):
     n = cfg.max_steps * cfg.prompts_per_step + cfg.prompts_per_step
     weights = np.asarray(cfg.env_weights or [1.0] * len(cfg.env_ids), dtype=float)
     picks = rng.choice(len(cfg.env_ids), size=n, p=weights / weights.sum())
-    seeds = rng.integers(0, 2**31 - 1, size=n)
+    seeds = rng.integers(TRAIN_SEED_BASE, 2**31 - 1, size=n)
     rows = [episode_prompt(cfg.env_ids[int(i)], int(s)) for i, s in zip(picks, seeds, strict=True)]
     return Dataset.from_dict({"prompt": rows})
 
@@ -262,7 +275,7 @@ def grpo_config(cfg: TrainConfig):
         use_vllm=cfg.use_vllm,
         vllm_mode=cfg.vllm_mode,
         dataloader_num_workers=0,
-        disable_tqdm=False,
+        disable_tqdm=True,
     )
     names = {f.name for f in dataclasses.fields(GRPOConfig)}
     kwargs[
@@ -283,16 +296,46 @@ class TrainResult:
     plot_path: Path | None
     trajectories_path: Path | None
     log_history: list[dict[str, Any]]
+    held_out_before: list[Any] = field(default_factory=list)
+    held_out_after: list[Any] = field(default_factory=list)
+
+
+def held_out_eval(cfg: TrainConfig, model: Any, tokenizer: Any, out_path: Path) -> list[Any]:
+    """Success on ``eval_tasks`` held-out tasks per env (seeds ``eval_seed ..``), sampled as in training."""
+    from agents.backends.hf import HFBackend
+    from agents.evaluate import EvalConfig, evaluate
+
+    eval_cfg = EvalConfig(
+        env_ids=cfg.env_ids,
+        n=cfg.eval_tasks,
+        seed=cfg.eval_seed,
+        env_kwargs=dict(cfg.env_kwargs),
+        rollout=RolloutConfig(
+            sampling=SamplingConfig(
+                max_tokens=cfg.max_tokens_per_turn, temperature=cfg.temperature, seed=cfg.seed
+            ),
+            max_turns=cfg.max_turns,
+            max_concurrency=cfg.max_concurrency,
+            max_total_tokens=cfg.max_total_tokens,
+        ),
+    )
+    return evaluate(HFBackend(model, tokenizer=tokenizer), eval_cfg, out_path=out_path).summaries
 
 
 def train(cfg: TrainConfig) -> TrainResult:
     """Run GRPO on the envs of ``cfg``; save the final model, a reward plot and the trajectories."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from transformers import AutoModelForCausalLM
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import GRPOTrainer
 
     from agents.backends import load_tokenizer
+    from agents.backends.hf import set_threads
+    from agents.models import resolve_model
     from agents.plot import plot_rewards
+    from agents.train_report import step_printer
+
+    set_threads(cfg.threads)
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -303,9 +346,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     traj_path = out / name if cfg.save_trajectories else None
     if traj_path is not None and traj_path.exists():
         traj_path.unlink()
-    tokenizer = load_tokenizer(cfg.model)
+    model_path = resolve_model(cfg.model)
+    tokenizer = load_tokenizer(model_path)
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto")
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto")
     peft_config = None
     if cfg.lora:
         from peft import LoraConfig
@@ -321,17 +365,26 @@ def train(cfg: TrainConfig) -> TrainResult:
         processing_class=tokenizer,
         peft_config=peft_config,
         rollout_func=make_rollout_func(cfg, traj_path),
+        callbacks=[step_printer(cfg.max_steps)],
     )
+    for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line
+        trainer.remove_callback(noisy)
+    before = held_out_eval(cfg, model, tokenizer, out / "held_out_before.jsonl") if cfg.eval_tasks else []
     trainer.train()
     trainer.save_model(str(out / "final"))
+    after = []
+    if cfg.eval_tasks:
+        final = trainer.accelerator.unwrap_model(trainer.model)
+        after = held_out_eval(cfg, final, tokenizer, out / "held_out_after.jsonl")
     history = list(trainer.state.log_history)
     steps, rewards = reward_curve(history)
     plot_path = None
     if trainer.accelerator.is_main_process:
         tokenizer.save_pretrained(str(out / "final"))
-        plot_path = plot_rewards(steps, rewards, out / "reward.png") if steps else None
+        success = [float(e["env_success"]) for e in history if "reward" in e and "env_success" in e]
+        plot_path = plot_rewards(steps, rewards, out / "reward.png", success=success) if steps else None
         (out / "log_history.json").write_text(json.dumps(history, indent=1))
-    return TrainResult(steps, rewards, out, plot_path, traj_path, history)
+    return TrainResult(steps, rewards, out, plot_path, traj_path, history, before, after)
 
 
 def reward_curve(history: list[dict[str, Any]]) -> tuple[list[int], list[float]]:

@@ -10,10 +10,13 @@ BACKENDS = ("hf", "openai", "vllm")
 
 
 def load_tokenizer(name_or_path: str) -> Any:
-    """The HF tokenizer of a model (a local path, or a hub name already in the local cache)."""
+    """The HF tokenizer of a model (a local path, a registered name from ``agents.models``, or a hub
+    name already in the local cache)."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(name_or_path)
+    from agents.models import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -27,16 +30,20 @@ def make_backend(
     max_concurrency: int = 32,
     **kwargs: Any,
 ) -> Backend:
-    """Build a backend by name. ``openai`` uses ``tokenizer`` (default: ``model`` when it is a local
-    folder) for token-in/token-out, else it sends chat messages."""
+    """Build a backend by name. ``model`` (and ``tokenizer``) may be a path, a registered name from
+    ``agents.models`` or a hub name. ``openai`` uses ``tokenizer`` (default: ``model`` when it is a
+    local folder) for token-in/token-out, else it sends chat messages."""
+    from agents.models import resolve_model
+
     if kind == "hf":
         from agents.backends.hf import HFBackend
 
-        return HFBackend(model, tokenizer=load_tokenizer(tokenizer or model), **kwargs)
+        path = resolve_model(model)
+        return HFBackend(path, tokenizer=load_tokenizer(tokenizer or path), **kwargs)
     if kind == "vllm":
         from agents.backends.vllm_engine import VLLMBackend
 
-        return VLLMBackend(model, **kwargs)
+        return VLLMBackend(resolve_model(model), **kwargs)
     if kind == "openai":
         from pathlib import Path
 

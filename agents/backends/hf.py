@@ -1,19 +1,46 @@
-"""HF transformers backend: batched ``generate`` on CPU or GPU, token ids and logprobs included."""
+"""HF transformers backend: batched sampling on CPU or GPU, token ids and logprobs included."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agents.backends.base import Generation, GenerationRequest, SamplingConfig
+from agents.backends.hf_decode import DEFAULT_MICRO_BATCH, decode
+
+
+def set_threads(threads: int | None) -> None:
+    """Set torch's intra-op thread count (None: leave torch's default, one per core)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 class HFBackend:
-    """Generates with a transformers causal LM. Pass a model path, or a loaded model and tokenizer."""
+    """Generates with a transformers causal LM. Pass a model path, or a loaded model and tokenizer.
 
-    def __init__(self, model: Any, tokenizer: Any = None, device: str | None = None, dtype: str = "auto"):
+    Requests are decoded ``micro_batch`` rows at a time (bounded memory whatever the batch); rows
+    with the same prompt share one prefill, and a micro-batch's common prefix is computed once.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        device: str | None = None,
+        dtype: str = "auto",
+        micro_batch: int = DEFAULT_MICRO_BATCH,
+        threads: int | None = None,
+    ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if micro_batch < 1:
+            raise ValueError(f"micro_batch must be >= 1, got {micro_batch}")
+        set_threads(threads)
         if isinstance(model, str):
             tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
             torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
@@ -25,6 +52,7 @@ class HFBackend:
             raise ValueError("HFBackend needs a tokenizer when given a loaded model")
         self.model = model
         self.tokenizer = tokenizer
+        self.micro_batch = micro_batch
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         eos = model.generation_config.eos_token_id if model.generation_config else None
         eos = eos if eos is not None else tokenizer.eos_token_id
@@ -36,65 +64,53 @@ class HFBackend:
         if not requests:
             return []
         prompts = [r.prompt_ids for r in requests]
-        if any(p is None for p in prompts):
-            raise ValueError("HFBackend needs prompt_ids in every request")
-        width = max(len(p) for p in prompts)
-        device = next(self.model.parameters()).device
-        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(prompts), width), dtype=torch.long)
-        for i, p in enumerate(prompts):
-            input_ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-            attention[i, width - len(p) :] = 1
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": sampling.max_tokens,
-            "pad_token_id": self.pad_id,
-            "eos_token_id": sorted(self.eos_ids),
-            "output_scores": True,
-            "return_dict_in_generate": True,
-        }
-        if sampling.temperature > 0:
-            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if sampling.stop:
-            kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
+        if any(not p for p in prompts):
+            raise ValueError("HFBackend needs non-empty prompt_ids in every request")
+        generator = None
         if sampling.seed is not None:
-            torch.manual_seed(sampling.seed)
+            generator = torch.Generator(device=next(self.model.parameters()).device)
+            generator.manual_seed(sampling.seed)
+        stop_check = self._stop_check(sampling.stop) if sampling.stop else None
+        order = sorted(range(len(prompts)), key=lambda i: prompts[i])  # equal prompts side by side
+        out: list[Generation | None] = [None] * len(prompts)
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.no_grad():
-                out = self.model.generate(
-                    input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs
+            for start in range(0, len(order), self.micro_batch):
+                chunk = order[start : start + self.micro_batch]
+                rows = decode(
+                    self.model,
+                    [list(prompts[i]) for i in chunk],
+                    max_tokens=sampling.max_tokens,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    eos_ids=self.eos_ids,
+                    pad_id=self.pad_id,
+                    stop_check=stop_check,
+                    generator=generator,
                 )
-                scores = self.model.compute_transition_scores(
-                    out.sequences, out.scores, normalize_logits=True
-                )
+                for i, row in zip(chunk, rows, strict=True):
+                    out[i] = self._generation(row.token_ids, row.logprobs, row.finish_reason)
         finally:
             if was_training:
                 self.model.train()
-        new = out.sequences[:, width:].tolist()
-        scores = scores.float().cpu().tolist()
-        return [self._trim(ids, lps, sampling) for ids, lps in zip(new, scores, strict=True)]
+        return [g for g in out if g is not None]
 
-    def _trim(self, ids: list[int], logprobs: list[float], sampling: SamplingConfig) -> Generation:
-        """Cut a row at its end of turn (kept) or the padding after it."""
-        end, finish, ended = len(ids), "length", False
-        for i, tok in enumerate(ids):
-            if tok in self.eos_ids:
-                end, finish, ended = i + 1, "stop", True
-                break
-        ids, logprobs = ids[:end], logprobs[:end]
-        while finish == "length" and ids and ids[-1] == self.pad_id and self.pad_id not in self.eos_ids:
-            ids, logprobs = ids[:-1], logprobs[:-1]
+    def _stop_check(self, stops: tuple[str, ...]) -> Any:
+        longest = max(len(s) for s in stops)
+
+        def ends_with_stop(ids: list[int]) -> bool:
+            window = ids[-(longest + 2) :]
+            tail = self.tokenizer.decode(window, skip_special_tokens=False)
+            before = self.tokenizer.decode(window[:-1], skip_special_tokens=False)
+            return any(s in tail and s not in before for s in stops)
+
+        return ends_with_stop
+
+    def _generation(self, ids: list[int], logprobs: list[float], finish: str) -> Generation:
+        ended = bool(ids) and ids[-1] in self.eos_ids
         text = self.tokenizer.decode(ids[:-1] if ended else ids, skip_special_tokens=False)
-        if finish == "length" and len(ids) < sampling.max_tokens:
-            finish = "stop"  # stopped by a stop string
-        elif finish == "length" and sampling.stop and any(text.endswith(s) for s in sampling.stop):
-            finish = "stop"
-        return Generation(
-            text=text, token_ids=ids, logprobs=[float(x) for x in logprobs], finish_reason=finish
-        )
+        return Generation(text=text, token_ids=ids, logprobs=logprobs, finish_reason=finish)
 
     def close(self) -> None:
         self.model = None

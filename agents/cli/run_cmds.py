@@ -11,6 +11,7 @@ import typer
 
 from agents.backends.base import SamplingConfig
 from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.model_cmds import model_errors
 
 
 def check_envs(env_ids: list[str]) -> None:
@@ -34,7 +35,11 @@ def eval_cmd(
         list[str], typer.Option("--env", help="Env id (repeat for several), e.g. toolgym/Countdown-v0.")
     ],
     model: Annotated[
-        str | None, typer.Option("--model", help="Model name or local path (the tokenizer, with --base-url).")
+        str | None,
+        typer.Option(
+            "--model",
+            help="Local path, a name from `toolgym model list`, or a hub name (the tokenizer, with --base-url).",
+        ),
     ] = None,
     base_url: Annotated[
         str | None,
@@ -70,6 +75,9 @@ def eval_cmd(
     out: Annotated[Path, typer.Option(help="Trajectories JSONL.")] = Path("runs/eval/trajectories.jsonl"),
     summary_json: Annotated[
         Path | None, typer.Option(help="Also write the summary table as JSON here.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: one per core).")
     ] = None,
 ) -> None:
     """Evaluate a model on envs: mean reward, pass@k, maj@k, best-of-k, turns, tool calls, format errors."""
@@ -107,16 +115,18 @@ def eval_cmd(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    if kind == "openai":
-        gen = make_backend(
-            "openai",
-            served_model or model,
-            base_url=base_url,
-            tokenizer=tokenizer or (model if served_model else None),
-            max_concurrency=concurrency,
-        )
-    else:
-        gen = make_backend(kind, model, tokenizer=tokenizer)
+    hf_kwargs = {"threads": threads} if kind == "hf" else {}
+    with model_errors():
+        if kind == "openai":
+            gen = make_backend(
+                "openai",
+                served_model or model,
+                base_url=base_url,
+                tokenizer=tokenizer or (model if served_model else None),
+                max_concurrency=concurrency,
+            )
+        else:
+            gen = make_backend(kind, model, tokenizer=tokenizer, **hf_kwargs)
     total = len(env) * n * k
     with Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -176,7 +186,11 @@ def eval_cmd(
 def train_cmd(
     env: Annotated[list[str], typer.Option("--env", help="Env id (repeat to mix envs).")],
     model: Annotated[
-        str, typer.Option("--model", help="Model name or local path (e.g. from `toolgym model tiny`).")
+        str,
+        typer.Option(
+            "--model",
+            help="Local path (e.g. from `toolgym model tiny`), a name from `toolgym model list`, or a hub name.",
+        ),
     ],
     env_weight: Annotated[
         list[float] | None, typer.Option("--env-weight", help="Mixture weight per --env, in order.")
@@ -212,15 +226,29 @@ def train_cmd(
     report_to: Annotated[str, typer.Option(help="none, tensorboard or wandb.")] = "tensorboard",
     save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: only the final model).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the task draw and of TRL.")] = 0,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: one per core).")
+    ] = None,
+    eval_tasks: Annotated[
+        int,
+        typer.Option(help="Held-out tasks per env to score before and after training (0: none)."),
+    ] = 0,
+    eval_seed: Annotated[
+        int, typer.Option(help="First held-out task seed (training draws seeds from 1,000,000 up).")
+    ] = 0,
 ) -> None:
     """GRPO with multi-turn tool rollouts through TRL; ends with a reward summary and a PNG plot."""
     from rich.console import Console
     from rich.table import Table
 
+    from agents.models import resolve_model
     from agents.train import TrainConfig, train
+    from agents.train_report import summary_warning
 
     console = Console()
     check_envs(env)
+    with model_errors():  # before TRL loads: a missing model fails fast, a packaged one is written now
+        model = resolve_model(model)
     try:
         cfg = TrainConfig(
             env_ids=tuple(env),
@@ -248,6 +276,9 @@ def train_cmd(
             report_to=report_to,
             save_steps=save_steps,
             seed=seed,
+            threads=threads,
+            eval_tasks=eval_tasks,
+            eval_seed=eval_seed,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -271,6 +302,15 @@ def train_cmd(
         console.print(
             f"reward: first {first:.3f}, last {last:.3f}, mean {mean:.3f}, best {max(result.rewards):.3f}"
         )
+    for before, after in zip(result.held_out_before, result.held_out_after, strict=True):
+        console.print(
+            f"held-out success on {before.tasks} {before.env_id} tasks (seeds {eval_seed}.."
+            f"{eval_seed + eval_tasks - 1}): before {_fmt(before.success_rate)}, "
+            f"after {_fmt(after.success_rate)}"
+        )
+    warning = summary_warning(result.log_history)
+    if warning:
+        console.print(f"[yellow]{warning}[/yellow]")
     console.print(f"model: {result.output_dir / 'final'}")
     if result.plot_path:
         console.print(f"plot: {result.plot_path}")

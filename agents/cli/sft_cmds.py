@@ -8,12 +8,17 @@ from typing import Annotated
 import typer
 
 from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.model_cmds import model_errors
 from agents.cli.run_cmds import check_envs
 
 
 def sft_cmd(
     model: Annotated[
-        str, typer.Option("--model", help="Model name or local path (e.g. from `toolgym model tiny`).")
+        str,
+        typer.Option(
+            "--model",
+            help="Local path (e.g. from `toolgym model tiny`), a name from `toolgym model list`, or a hub name.",
+        ),
     ],
     env: Annotated[
         list[str] | None,
@@ -47,12 +52,15 @@ def sft_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the demonstrations' tasks and of training.")] = 0,
     lora: Annotated[bool, typer.Option(help="Train LoRA adapters (peft) instead of all weights.")] = False,
     lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
-    threads: Annotated[int, typer.Option(help="CPU threads for torch (0: its default).")] = 0,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: one per core).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Env steps (tool calls) running at once.")] = 16,
     report_to: Annotated[str, typer.Option(help="none, tensorboard or wandb.")] = "none",
 ) -> None:
     """SFT through TRL on the envs' own demonstrations (reference solutions played with real tool calls)
     and/or successful episodes (rejection sampling); the loss is on the model's tokens only."""
+    from agents.models import resolve_model
     from agents.sft import SFTConfig, SFTDataError, train_sft
 
     if steps is not None and epochs is not None:
@@ -64,6 +72,8 @@ def sft_cmd(
         if not Path(path).is_file():
             raise typer.BadParameter(f"--from-trajectories: no file {path!r}")
     check_envs(env or [])
+    with model_errors():  # before TRL loads: a missing model fails fast, a packaged one is written now
+        model = resolve_model(model)
     try:
         cfg = SFTConfig(
             model=model,

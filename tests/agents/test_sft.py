@@ -257,6 +257,8 @@ def test_cli_sft_errors_are_one_line(tiny_model_dir, tmp_path):
     for args, message in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output, (args, result.output)
+    result = runner.invoke(app, ["sft", "--model", "no-such-model", "--env", "toolgym/Maze-v0"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n")
     result = runner.invoke(

@@ -1,0 +1,193 @@
+"""A sampling loop for transformers causal LMs on CPU: shared prompt prefixes, bounded memory.
+
+``model.generate`` prefills every row's whole prompt and keeps the full-vocabulary scores of every
+step when asked for logprobs. Rollouts repeat one long prefix many times (every task of an env shares
+its system prompt; a GRPO group is one prompt ``num_generations`` times), so this loop prefills the
+common prefix of a micro-batch once, each distinct prompt's remainder once, then copies the KV cache
+to the rows. It keeps only the sampled token's logprob, and drops finished rows from the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Rows decoded together; bounds the KV cache and the activations whatever the batch is.
+DEFAULT_MICRO_BATCH = 32
+
+
+@dataclass
+class Decoded:
+    """One row's new tokens, their logprobs and why it ended ("stop" or "length")."""
+
+    token_ids: list[int]
+    logprobs: list[float]
+    finish_reason: str
+
+
+def common_prefix_len(prompts: list[list[int]]) -> int:
+    """Length of the longest token prefix every prompt shares."""
+    first = prompts[0]
+    n = min(len(p) for p in prompts)
+    for p in prompts[1:]:
+        i = 0
+        while i < n and p[i] == first[i]:
+            i += 1
+        n = i
+    return n
+
+
+def decode(
+    model: Any,
+    prompts: list[list[int]],
+    *,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    eos_ids: set[int],
+    pad_id: int,
+    stop_check: Any = None,
+    generator: Any = None,
+) -> list[Decoded]:
+    """Sample up to ``max_tokens`` tokens after each prompt (one micro-batch). ``stop_check(ids)``
+    says whether a row's text so far ends with a stop string."""
+    import torch
+
+    device = next(model.parameters()).device
+    uniq: dict[tuple[int, ...], int] = {}
+    row_of = [uniq.setdefault(tuple(p), len(uniq)) for p in prompts]
+    distinct = [list(p) for p in uniq]
+    shared = max(0, min(common_prefix_len(distinct), min(len(p) for p in distinct) - 1))
+    cache = _new_cache(model)
+    mask_prefix = torch.ones((1, shared), dtype=torch.long, device=device)
+    with torch.no_grad():
+        if shared > 0:
+            model(
+                input_ids=torch.tensor([distinct[0][:shared]], device=device),
+                attention_mask=mask_prefix,
+                **{_cache_kw(model): cache},
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            cache.reorder_cache(torch.zeros(len(distinct), dtype=torch.long, device=device))
+        rests = [p[shared:] for p in distinct]
+        width = max(len(r) for r in rests)
+        ids = torch.full((len(rests), width), pad_id, dtype=torch.long)
+        rest_mask = torch.zeros((len(rests), width), dtype=torch.long)
+        for i, r in enumerate(rests):
+            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            rest_mask[i, width - len(r) :] = 1
+        attention = torch.cat([mask_prefix.expand(len(rests), -1).cpu(), rest_mask], dim=1).to(device)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+        out = model(
+            input_ids=ids.to(device),
+            attention_mask=attention,
+            position_ids=positions,
+            **{_cache_kw(model): cache},
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        rows = torch.tensor(row_of, dtype=torch.long, device=device)
+        cache.reorder_cache(rows)
+        logits = out.logits[:, -1, :].float().index_select(0, rows)
+        attention = attention.index_select(0, rows)
+        next_pos = attention.sum(-1, keepdim=True)
+        return _sample_loop(
+            model, cache, logits, attention, next_pos, len(prompts),
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, eos_ids=eos_ids,
+            stop_check=stop_check, generator=generator,
+        )  # fmt: skip
+
+
+def _sample_loop(
+    model: Any,
+    cache: Any,
+    logits: Any,
+    attention: Any,
+    next_pos: Any,
+    n: int,
+    *,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    eos_ids: set[int],
+    stop_check: Any,
+    generator: Any,
+) -> list[Decoded]:
+    import torch
+
+    device = logits.device
+    results: list[Decoded | None] = [None] * n
+    tokens: list[list[int]] = [[] for _ in range(n)]
+    lps: list[list[float]] = [[] for _ in range(n)]
+    alive = list(range(n))  # row -> original index
+    for step in range(max_tokens):
+        chosen, chosen_lp = _pick(logits, temperature, top_p, generator)
+        still = []
+        for j, i in enumerate(alive):
+            tok = int(chosen[j])
+            tokens[i].append(tok)
+            lps[i].append(float(chosen_lp[j]))
+            if tok in eos_ids or (stop_check is not None and stop_check(tokens[i])):
+                results[i] = Decoded(tokens[i], lps[i], "stop")
+            elif step + 1 == max_tokens:
+                results[i] = Decoded(tokens[i], lps[i], "length")
+            else:
+                still.append(j)
+        if len(still) == 0:
+            break
+        keep = torch.tensor(still, dtype=torch.long, device=device)
+        if len(still) < len(alive):
+            cache.batch_select_indices(keep)
+            attention, next_pos = attention.index_select(0, keep), next_pos.index_select(0, keep)
+            chosen = chosen.index_select(0, keep)
+            alive = [alive[j] for j in still]
+        attention = torch.cat([attention, torch.ones_like(next_pos)], dim=1)
+        out = model(
+            input_ids=chosen.unsqueeze(1),
+            attention_mask=attention,
+            position_ids=next_pos,
+            **{_cache_kw(model): cache},
+            use_cache=True,
+        )
+        next_pos = next_pos + 1
+        logits = out.logits[:, -1, :].float()
+    return [r if r is not None else Decoded(tokens[i], lps[i], "length") for i, r in enumerate(results)]
+
+
+def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> tuple[Any, Any]:
+    """Sample (or take the argmax at temperature 0) and return the tokens and their logprobs under the
+    distribution sampled from (after temperature and top-p)."""
+    import torch
+
+    if temperature <= 0:
+        logp = torch.log_softmax(logits, dim=-1)
+        chosen = logp.argmax(dim=-1)
+        return chosen, logp.gather(1, chosen.unsqueeze(1)).squeeze(1)
+    scaled = logits / temperature
+    if top_p < 1.0:
+        sorted_logits, order = scaled.sort(dim=-1, descending=True)
+        cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        drop = cum - sorted_logits.softmax(dim=-1) > top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        scaled = torch.full_like(scaled, float("-inf")).scatter(1, order, sorted_logits)
+    logp = torch.log_softmax(scaled, dim=-1)
+    chosen = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+    return chosen, logp.gather(1, chosen.unsqueeze(1)).squeeze(1)
+
+
+def _cache_kw(model: Any) -> str:
+    """The forward argument that takes the KV cache (``cache`` in newer transformers)."""
+    import inspect
+
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _new_cache(model: Any) -> Any:
+    from transformers import DynamicCache
+
+    try:
+        return DynamicCache(config=model.config)
+    except TypeError:  # older transformers
+        return DynamicCache()
