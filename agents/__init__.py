@@ -1,1 +1,1 @@
-"""Rollouts, evaluation, GRPO training and the ``toolgym`` command line."""
+"""Rollouts, evaluation, SFT and GRPO training, and the ``toolgym`` command line."""

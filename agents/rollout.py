@@ -233,7 +233,9 @@ class RolloutEngine:
 
     def _request(self, ep: _Episode, extra_ids: list[int] | None = None) -> GenerationRequest:
         ids = ep.ids + (extra_ids or []) if self.renderer is not None else None
-        return GenerationRequest(messages=ep.traj.messages, tools=ep.traj.tools, prompt_ids=ids)
+        return GenerationRequest(
+            messages=ep.traj.messages, tools=ep.traj.tools, prompt_ids=ids, episode=ep.spec
+        )
 
     def _generate_budget_forced(
         self, batch: list[_Episode], sampling: SamplingConfig

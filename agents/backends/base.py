@@ -35,11 +35,14 @@ class SamplingConfig:
 
 @dataclass
 class GenerationRequest:
-    """One conversation to continue: its token ids (when the engine has a tokenizer) and its messages."""
+    """One conversation to continue: its token ids (when the engine has a tokenizer) and its messages.
+    ``episode`` is the rollout engine's spec of the episode it belongs to (backends that replay scripted
+    turns look theirs up by it; generation ignores it)."""
 
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] = field(default_factory=list)
     prompt_ids: list[int] | None = None
+    episode: Any = None
 
 
 @dataclass

@@ -14,7 +14,8 @@ from agents.cli.envs_cmds import parse_kwargs
 from agents.cli.model_cmds import model_errors
 
 
-def _check_envs(env_ids: list[str]) -> None:
+def check_envs(env_ids: list[str]) -> None:
+    """A one-line CLI error for an env id gymnasium does not know."""
     import gymnasium as gym
 
     import envs  # noqa: F401  (registers the toolgym envs)
@@ -95,7 +96,7 @@ def eval_cmd(
     kind = backend if backend != "auto" else ("openai" if base_url else "hf")
     if kind == "openai" and not (served_model or model):
         raise typer.BadParameter("--base-url needs --model or --served-model (the name the server knows)")
-    _check_envs(env)
+    check_envs(env)
     try:
         cfg = EvalConfig(
             env_ids=tuple(env),
@@ -245,7 +246,7 @@ def train_cmd(
     from agents.train_report import summary_warning
 
     console = Console()
-    _check_envs(env)
+    check_envs(env)
     with model_errors():  # before TRL loads: a missing model fails fast, a packaged one is written now
         model = resolve_model(model)
     try:

@@ -144,6 +144,16 @@ class HumanEvalEnv(GradedEnv):
             metadata={"entry_point": p["entry_point"], "source": p["prompt"]},
         )
 
+    def demonstration(self) -> list[str]:
+        """The canonical solution checked with ``run_examples`` (when the docstring has examples), then
+        submitted."""
+        task = self.task
+        code = extract_code(task.answer)
+        source, entry_point = task.metadata["source"], task.metadata["entry_point"]
+        if self.episode.max_turns < 2 or examples_program(code, source, entry_point) is None:
+            return super().demonstration()
+        return [self.call_turn("run_examples", code=code), *self._closing_turns(self.episode.max_turns - 1)]
+
     def submission(self, task: Task, answer: str) -> str:
         """The program graded for a final answer."""
         return assemble(task.metadata["source"], extract_code(answer), task.metadata["entry_point"])

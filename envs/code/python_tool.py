@@ -78,7 +78,12 @@ class PythonToolEnv(CodeEnv, PuzzleEnv):
         problem = make_problem(rng, self.config.difficulty, self.config.chosen)
         hint = START_HINTS[int(rng.integers(len(START_HINTS)))]
         prompt = problem.question + (f"\n\n{hint}" if self.config.hints else "")
-        metadata = {"category": problem.category, "kind": problem.kind, "hint": hint}
+        metadata = {
+            "category": problem.category,
+            "kind": problem.kind,
+            "hint": hint,
+            "program": problem.program,
+        }
         return prompt, problem.answer, metadata
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -86,6 +91,11 @@ class PythonToolEnv(CodeEnv, PuzzleEnv):
         if self.config.hints:
             info["hint"] = self.task.metadata["hint"]
         return obs, info
+
+    def demonstration(self) -> list[str]:
+        """A ``python`` call running the task's program (it prints the answer), then the answer."""
+        turns = [self.call_turn("python", code=self.task.metadata["program"])]
+        return turns + self._closing_turns(self.episode.max_turns - 1)
 
     def verify(self, task: Task, answer: str) -> Verdict:
         if math_equiv(answer, task.answer) == 1.0:

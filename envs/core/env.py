@@ -228,6 +228,25 @@ class ToolEnv(gym.Env[str, str]):
         win or lose): tools call it; the calls after it in the same turn are still run."""
         self._final = verdict
 
+    def demonstration(self) -> list[str]:
+        """The model turns of a demonstration of the current task: its reference solution played in
+        this env's protocol, to be stepped one by one (the tool results come from the env itself).
+        Here: a ``check`` call on ``task.answer`` when that tool is on, then the answer; envs with
+        tools override it to use them first. Empty when the task has no reference answer."""
+        return self._closing_turns(self.episode.max_turns)
+
+    def _closing_turns(self, turns_left: int) -> list[str]:
+        """The last turns of a demonstration with ``turns_left`` turns to go: a ``check`` call on the
+        reference answer when that tool is on and there is room for it, then the answer."""
+        if self.task is None:
+            raise EpisodeEndedError("no task yet: call reset() before demonstration()")
+        answer = self.task.answer
+        if not answer.strip() or turns_left < 1:
+            return []
+        if self.episode.check_tool and turns_left > 1:
+            return [self.call_turn("check", candidate=answer), self.answer_turn(answer)]
+        return [self.answer_turn(answer)]
+
     def answer_turn(self, answer: str) -> str:
         """The turn that submits ``answer`` in this env's protocol."""
         return self.protocol.render_answer(answer)

@@ -123,6 +123,10 @@ class FrozenLakeEnv(GameEnv):
     def tools(self) -> list[Tool]:
         return [self.move]
 
+    def demonstration(self) -> list[str]:
+        """The reference path walked with the ``move`` tool, a straight run per call."""
+        return self._move_demonstration()
+
     def verify(self, task: Task, answer: str) -> Verdict:
         steps = parse_moves(answer)
         if steps is None:

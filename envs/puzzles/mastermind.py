@@ -41,11 +41,43 @@ class MastermindConfig(Config):
         return self.colors or 4 + round(4 * self.difficulty)
 
 
+#: The largest code space the demonstration's solver enumerates (9 colors, length 6 is 531441).
+MAX_SOLVER_CODES = 600_000
+
+
 def score(secret: str, guess: str) -> tuple[int, int]:
     """(right and in place, right but misplaced)."""
     exact = sum(a == b for a, b in zip(secret, guess, strict=True))
     common = sum((Counter(secret) & Counter(guess)).values())
     return exact, common - exact
+
+
+def consistent_guesses(
+    secret: str, colors: int, max_guesses: int, rng: np.random.Generator
+) -> list[str] | None:
+    """A game played by guessing, each time, a code drawn from those consistent with every answer so
+    far; the guesses, or None when the code is not found within ``max_guesses`` (or the code space is
+    over ``MAX_SOLVER_CODES``)."""
+    length = len(secret)
+    if colors**length > MAX_SOLVER_CODES:
+        return None
+    codes = np.indices((colors,) * length, dtype=np.int8).reshape(length, -1).T  # every code, digits 0..
+    counts = np.stack([(codes == c).sum(axis=1) for c in range(colors)], axis=1)
+    target = np.array([int(d) - 1 for d in secret], dtype=np.int8)
+    target_counts = np.bincount(target, minlength=colors)
+    guesses: list[str] = []
+    while len(guesses) < max_guesses and len(codes):
+        k = int(rng.integers(len(codes)))
+        guess, guess_counts = codes[k], counts[k]
+        guesses.append("".join(str(int(d) + 1) for d in guess))
+        if (guess == target).all():
+            return guesses
+        exact = int((guess == target).sum())
+        common = int(np.minimum(guess_counts, target_counts).sum())
+        same_exact = (codes == guess).sum(axis=1) == exact
+        keep = same_exact & (np.minimum(counts, guess_counts).sum(axis=1) == common)
+        codes, counts = codes[keep], counts[keep]
+    return None
 
 
 class MastermindEnv(GameEnv):
@@ -116,6 +148,16 @@ class MastermindEnv(GameEnv):
 
     def tools(self) -> list[Tool]:
         return [self.guess]
+
+    def demonstration(self) -> list[str]:
+        """A game won by guessing codes consistent with every answer so far (draws seeded by the task);
+        the answer turn alone when such play misses within the guesses and turns, or the code space is
+        too large to enumerate."""
+        meta, budget = self.task.metadata, min(self.config.max_guesses, self.episode.max_turns)
+        guesses = consistent_guesses(meta["secret"], meta["colors"], budget, self.task_rng())
+        if guesses is None:
+            return super().demonstration()
+        return [self.call_turn("guess", code=g) for g in guesses]
 
     def verify(self, task: Task, answer: str) -> Verdict:
         guess = "".join(re.findall(r"\d", answer))

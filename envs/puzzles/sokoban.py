@@ -224,6 +224,10 @@ class SokobanEnv(GameEnv):
     def tools(self) -> list[Tool]:
         return [self.move]
 
+    def demonstration(self) -> list[str]:
+        """The reference solution played with the ``move`` tool, a straight run per call."""
+        return self._move_demonstration()
+
     def verify(self, task: Task, answer: str) -> Verdict:
         meta = task.metadata
         steps = parse_moves(answer)

@@ -36,6 +36,21 @@ def mark(secret: str, guess: str) -> str:
     return "".join(marks)
 
 
+def consistent_guesses(secret: str, max_guesses: int, rng: np.random.Generator) -> list[str] | None:
+    """A game played by guessing, each time, a listed word drawn from those consistent with every
+    mark so far; the guesses, or None when the word is not found within ``max_guesses``."""
+    candidates = list(words())
+    guesses: list[str] = []
+    while len(guesses) < max_guesses and candidates:
+        guess = candidates[int(rng.integers(len(candidates)))]
+        guesses.append(guess)
+        if guess == secret:
+            return guesses
+        marks = mark(secret, guess)
+        candidates = [w for w in candidates if mark(w, guess) == marks]
+    return None
+
+
 @dataclass
 class WordleConfig(Config):
     """``difficulty`` in [0, 1] sets the guesses (8 down to 5); ``max_guesses`` overrides it."""
@@ -112,6 +127,15 @@ class WordleEnv(GameEnv):
 
     def tools(self) -> list[Tool]:
         return [self.guess]
+
+    def demonstration(self) -> list[str]:
+        """A game won by guessing listed words consistent with every mark so far (draws seeded by the
+        task); the answer turn alone when such play misses within the guesses and turns."""
+        budget = min(self.task.metadata["guesses"], self.episode.max_turns)
+        guesses = consistent_guesses(self.task.metadata["secret"], budget, self.task_rng())
+        if guesses is None:
+            return super().demonstration()
+        return [self.call_turn("guess", word=g) for g in guesses]
 
     def verify(self, task: Task, answer: str) -> Verdict:
         found = re.findall(r"[A-Za-z]+", answer)

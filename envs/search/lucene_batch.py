@@ -55,6 +55,7 @@ class BatchSearcher:
         self._batch_tasks: dict[int, Any] = {}
         self._batch_input = java_class("java.util.concurrent.atomic.AtomicReference")()
         self._batch_lock = threading.Lock()
+        self._build_lock = threading.RLock()  # threads searching at once build the handles once
 
     def _class(self, name: str) -> Any:
         return java_class("java.lang.Class").forName(name)
@@ -64,8 +65,13 @@ class BatchSearcher:
 
     def _function(self, n: int) -> Any:
         """``Function<String, String>``: query text to its top-``n`` hits as ``Arrays.toString(scoreDocs)``."""
-        if n in self._functions:
-            return self._functions[n]
+        if n not in self._functions:
+            with self._build_lock:
+                if n not in self._functions:
+                    self._functions[n] = self._build_function(n)
+        return self._functions[n]
+
+    def _build_function(self, n: int) -> Any:
         mh, mt, lookup, cls = self._handles, self._method_type, self._lookup, self._class
         string, obj = cls("java.lang.String"), cls("java.lang.Object")
         query, manager = (
@@ -102,8 +108,7 @@ class BatchSearcher:
         function = self._proxies.asInterfaceInstance(
             cls("java.util.function.Function"), pipeline.asType(mt(obj, obj))
         )
-        self._functions[n] = self._cast("java.util.function.Function", function)
-        return self._functions[n]
+        return self._cast("java.util.function.Function", function)
 
     def _batch_task(self, n: int) -> Any:
         """A ``Callable<String>``: the parallel stream of the batch in ``self._batch_input``, lines joined.
@@ -111,8 +116,13 @@ class BatchSearcher:
         Made once per ``n``; each batch is handed over through the holder, so a batch makes no new
         method handles or proxies in the JVM.
         """
-        if n in self._batch_tasks:
-            return self._batch_tasks[n]
+        if n not in self._batch_tasks:
+            with self._build_lock:
+                if n not in self._batch_tasks:
+                    self._batch_tasks[n] = self._build_batch_task(n)
+        return self._batch_tasks[n]
+
+    def _build_batch_task(self, n: int) -> Any:
         mh, mt, lookup, cls = self._handles, self._method_type, self._lookup, self._class
         stream, obj = cls("java.util.stream.Stream"), cls("java.lang.Object")
         collection = cls("java.util.Collection")
@@ -133,8 +143,7 @@ class BatchSearcher:
             mh.filterReturnValue(mh.filterReturnValue(batch, parallel), mapped), collect
         )
         callable_ = self._proxies.asInterfaceInstance(cls("java.util.concurrent.Callable"), task)
-        self._batch_tasks[n] = self._cast("java.util.concurrent.Callable", callable_)
-        return self._batch_tasks[n]
+        return self._cast("java.util.concurrent.Callable", callable_)
 
     def search(self, query: str, n: int) -> list[tuple[float, int]]:
         """The top ``n`` hits of one query, searched on the calling thread."""

@@ -65,6 +65,13 @@ class QueryRewriteEnv(SearchEnv):
         titles = " ".join(p["contents"].partition("\n")[0].strip('"') for p in passages)
         return titles
 
+    def demonstration(self) -> list[str]:
+        """The reference query (the gold passages' titles) tried with ``search``, then submitted."""
+        if self.episode.max_turns < 2:
+            return super().demonstration()
+        search = self.call_turn("search", query=self.task.answer)
+        return [search, *self._closing_turns(self.episode.max_turns - 1)]
+
     def recall(self, task: Task, query: str) -> float:
         """The share of the task's gold passages among the top ``recall_k`` for ``query``."""
         hits = {p.id for p in self.retriever.search(query, self.config.recall_k)}

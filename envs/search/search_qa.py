@@ -49,11 +49,23 @@ class SearchQAEnv(SearchEnv):
         metadata = {
             "golden_answers": list(example.answers),
             "gold_ids": list(example.gold_ids),
+            "question": example.question,
             **example.metadata,
         }
         return Task(
             id=task_id, prompt=f"Question: {example.question}", answer=example.answers[0], metadata=metadata
         )
+
+    def demonstration(self) -> list[str]:
+        """A search for each passage the answer needs, in order (the name of each entity on the
+        question's chain; the question itself for a QA file), then the answer."""
+        meta = self.task.metadata
+        if self.config.data_path is None:
+            queries = [self.kb.entities[g].name for g in meta["gold_ids"]]
+        else:
+            queries = [meta["question"]]
+        turns = [self.call_turn("search", query=q) for q in queries[: self.episode.max_turns - 1]]
+        return turns + self._closing_turns(self.episode.max_turns - len(turns))
 
     def verify(self, task: Task, answer: str) -> Verdict:
         golds = task.metadata["golden_answers"]

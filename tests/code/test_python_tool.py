@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from fractions import Fraction
 
 import gymnasium as gym
@@ -13,15 +15,19 @@ from envs.code.math_problems import CATEGORIES, GENERATORS, make_problem
 
 
 @pytest.mark.parametrize("difficulty", [0.0, 0.5, 1.0])
-def test_every_generator_gives_an_exact_answer(difficulty):
+def test_every_generator_gives_an_exact_answer_and_a_program_printing_it(difficulty):
     rng = np.random.default_rng(5)
     for category, gens in GENERATORS.items():
         assert category in CATEGORIES
         for gen in gens:
             for _ in range(5):
-                question, answer = gen(rng, difficulty)
+                question, answer, program = gen(rng, difficulty)
                 assert question.endswith("?") or question.endswith(".")
                 assert isinstance(answer, int | Fraction)
+                printed = io.StringIO()
+                with contextlib.redirect_stdout(printed):
+                    exec(program, {})  # the demonstration's program prints the answer as written
+                assert printed.getvalue() == f"{Fraction(answer)}\n", (gen.__name__, program)
 
 
 def test_difficulty_scales_the_numbers():

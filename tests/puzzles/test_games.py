@@ -206,3 +206,33 @@ def test_a_bad_move_changes_nothing_and_keeps_the_game_going():
     obs, reward, terminated, truncated, _ = env.step("<move>jump over the box</move>")
     assert "not a move" in obs and not terminated and not truncated and reward == 0.0
     assert env.state["moves"] == 0
+
+
+def test_move_demonstrations_walk_a_straight_run_per_call_within_the_turns():
+    from envs.puzzles.game import move_chunks
+
+    assert move_chunks(list("DDDRRU"), 10) == ["down down down", "right right", "up"]
+    assert move_chunks(list("DDDRRU"), 2) == ["down down down", "right right up"]
+    assert move_chunks(list("DRDR"), 1) == ["down right down right"] and move_chunks([], 3) == []
+    env = gym.make("toolgym/Sokoban-v0", difficulty=1.0, max_turns=3).unwrapped
+    env.reset(seed=4)
+    turns = env.demonstration()
+    assert 1 <= len(turns) <= 3 and all(t.startswith("<move>") for t in turns)
+    assert play(env, turns)[-1][4]["is_success"] is True
+
+
+def test_guessing_games_demonstrate_play_not_just_the_secret():
+    env = gym.make("toolgym/Mastermind-v0", protocol="json").unwrapped
+    env.reset(seed=1)
+    turns = env.demonstration()
+    assert turns == env.demonstration()  # draws seeded by the task
+    assert all('"name": "guess"' in t for t in turns)
+    assert play(env, turns)[-1][4]["is_success"] is True
+    huge = gym.make("toolgym/Mastermind-v0", length=8, colors=9).unwrapped  # too many codes to enumerate
+    huge.reset(seed=1)
+    assert huge.demonstration() == [huge.answer_turn(huge.task.answer)]
+    wordle = gym.make("toolgym/Wordle-v0").unwrapped
+    wordle.reset(seed=2)
+    turns = wordle.demonstration()
+    assert all(t.startswith("<guess>") for t in turns)
+    assert play(wordle, turns)[-1][4]["is_success"] is True

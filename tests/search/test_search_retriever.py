@@ -116,6 +116,19 @@ def test_one_thread_and_a_pool_give_the_same_ranking(retriever, kb_index, querie
         LuceneRetriever(kb_index, threads=0)
 
 
+def test_threads_searching_a_fresh_retriever_at_once_all_get_hits(retriever, kb_index, queries):
+    # the rollout engine steps envs in a thread pool: their first searches meet in the lazy set-up
+    from concurrent.futures import ThreadPoolExecutor
+
+    from envs.search.retriever import LuceneRetriever
+
+    want = [retriever.search(q, 3) for q in queries[:8]]
+    for _ in range(6):
+        fresh = LuceneRetriever(kb_index, threads=2)
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(fresh.search, queries[:8], [3] * 8)) == want
+
+
 def test_a_query_lucene_refuses_is_a_value_error_naming_it(retriever, queries):
     from envs.search.lucene_batch import QueryTooLargeError
 
