@@ -275,6 +275,7 @@ def train_sft(cfg: SFTConfig, log: Callable[[str], None] = print) -> SFTResult:
     from agents.backends.hf import set_threads
     from agents.models import resolve_model
     from agents.plot import plot_loss
+    from agents.prefix_sharing import install_prefix_sharing
 
     set_threads(cfg.threads)
     out = Path(cfg.output_dir)
@@ -304,6 +305,7 @@ def train_sft(cfg: SFTConfig, log: Callable[[str], None] = print) -> SFTResult:
         callbacks=[_loss_printer(log)],
     )
     trainer.remove_callback(PrinterCallback)  # our line per step replaces its dict per step
+    install_prefix_sharing(model)  # the forward TRL patched with its fused LM head
     trainer.train()
     trainer.save_model(str(out / "final"))
     history = list(trainer.state.log_history)
