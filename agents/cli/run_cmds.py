@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,7 +81,9 @@ def eval_cmd(
     ] = None,
 ) -> None:
     """Evaluate a model on envs: mean reward, pass@k, maj@k, best-of-k, turns, tool calls, format errors."""
+    from rich import box
     from rich.console import Console
+    from rich.measure import Measurement
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -140,39 +142,35 @@ def eval_cmd(
             raise typer.Exit(1) from exc
         finally:
             gen.close()
-    table = Table(title=f"toolgym eval: {total} episodes, k={k}")
-    cols = [
-        "env",
-        "tasks",
-        "errors",
-        "reward",
-        "success",
-        "pass@1",
-        f"pass@{k}",
-        f"maj@{k}",
-        f"best-of-{k}",
-        "turns",
-        "tool calls",
-        "format err",
+    table = Table(title=f"toolgym eval: {total} episodes, k={k}", box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1))
+    columns: list[tuple[str, Any]] = [
+        ("env", lambda s: s.env_id.removeprefix("toolgym/")),
+        ("tasks", lambda s: str(s.tasks)),
+        ("err", lambda s: str(s.errors)),
+        ("reward", lambda s: _fmt(s.mean_reward)),
+        ("success", lambda s: _fmt(s.success_rate)),
     ]
-    for c in cols:
-        table.add_column(c, justify="left" if c == "env" else "right")
+    if k > 1:  # with one sample per task these equal the success rate (pass@1 always does)
+        columns += [
+            (f"pass@{k}", lambda s: _fmt(s.pass_at_k)),
+            (f"maj@{k}", lambda s: _fmt(s.maj_at_k)),
+            (f"best@{k}", lambda s: _fmt(s.best_of_k_reward)),
+        ]
+    columns += [
+        ("turns", lambda s: f"{s.turns:.2f}"),
+        ("tools", lambda s: f"{s.tool_calls:.2f}"),
+        ("fmt err", lambda s: _fmt(s.format_error_rate)),
+    ]
+    for name, _ in columns:
+        table.add_column(name, justify="left" if name == "env" else "right", no_wrap=True)
     for s in result.summaries:
-        table.add_row(
-            s.env_id,
-            str(s.tasks),
-            str(s.errors),
-            _fmt(s.mean_reward),
-            _fmt(s.success_rate),
-            _fmt(s.pass_at_1),
-            _fmt(s.pass_at_k),
-            _fmt(s.maj_at_k),
-            _fmt(s.best_of_k_reward),
-            _fmt(s.turns),
-            _fmt(s.tool_calls),
-            _fmt(s.format_error_rate),
-        )
-    console.print(table)
+        table.add_row(*(cell(s) for _, cell in columns))
+    if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
+        console.print(table)
+    else:  # too narrow for the table: one line per env, nothing cut
+        console.print(table.title)
+        for s in result.summaries:
+            console.print("  ".join(f"{name} {cell(s)}" for name, cell in columns))
     console.print(f"trajectories: {out}")
     if summary_json is not None:
         summary_json.parent.mkdir(parents=True, exist_ok=True)
