@@ -61,6 +61,7 @@ def test_grpo_steps_mask_env_tokens_and_plot_rewards(tiny_model_dir, tmp_path, m
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "reward: first" in result.output and "plot:" in result.output
+    assert "step 1/2  reward " in result.output and "groups with signal" in result.output
     assert (out / "reward.png").stat().st_size > 1000
     assert (out / "final" / "model.safetensors").exists() and (out / "checkpoint-2").is_dir()
     assert list(out.rglob("events.out.tfevents*")), "TensorBoard logs are missing"
