@@ -183,6 +183,14 @@ def write_checkpoint(name: str, out_dir: str | Path) -> Path:
     return out
 
 
+def _looks_local(text: str) -> bool:
+    """Whether a missing ``--model`` value is meant as a local path (``./x``, ``/x``, ``~/x``, or under
+    a folder that exists here, like ``runs/nope``) rather than a hub id."""
+    if text.startswith(("/", "./", "../", "~")):
+        return True
+    return Path(Path(text).parts[0]).is_dir()
+
+
 def resolve_model(value: str | Path) -> str:
     """What to load for a ``--model`` value: an existing path as is; a registered name as its cached
     checkpoint (written on first use); a hub id (``owner/name``) as is, for transformers to find.
@@ -192,7 +200,7 @@ def resolve_model(value: str | Path) -> str:
         return str(Path(text).expanduser())
     if text in REGISTRY:
         return str(write_checkpoint(text, cache_path(text)))
-    if "/" in text.strip("/"):
+    if "/" in text.strip("/") and not _looks_local(text):
         return text
     raise UnknownModelError(
         f"model {text!r} is neither a folder nor a known name; known names: {known_names()}"

@@ -4,7 +4,7 @@ The batch is what a GRPO step samples: ``--tasks`` Countdown prompts, each ``--g
 ``--max-tokens`` new tokens at temperature 1. Each method runs in its own process (so each peak
 resident memory is its own), ``--repeats`` times alternating, and the best round counts.
 
-    python -m benchmarks.generation --model smollm2-135m-instruct [--tasks 8 --group 8 --max-tokens 64]
+    python -m benchmarks.generation --model smollm2-135m-instruct [--tasks 4 --group 8 --max-tokens 48]
 
 Methods: ``generate`` is ``model.generate`` on the whole batch, left-padded; ``generate+scores`` adds
 ``output_scores`` and ``compute_transition_scores`` for per-token logprobs (what RL needs, and what the
@@ -85,11 +85,11 @@ def run_one(method: str, model_dir: str, tasks: int, group: int, max_tokens: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="smollm2-135m-instruct", help="model name or folder")
-    parser.add_argument("--tasks", type=int, default=8)
+    parser.add_argument("--tasks", type=int, default=4)
     parser.add_argument("--group", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--one", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:

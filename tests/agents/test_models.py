@@ -207,6 +207,16 @@ def test_paths_and_hub_ids_pass_through(tmp_path, home):
     assert not (home / "models").exists()
 
 
+def test_a_missing_local_path_is_one_line(tmp_path, home, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    for missing in ("runs/nope", "./nope", str(tmp_path / "nope")):
+        with pytest.raises(models.UnknownModelError, match="neither a folder nor a known name"):
+            models.resolve_model(missing)
+    result = runner.invoke(app, ["train", "--env", "toolgym/Countdown-v0", "--model", "runs/nope"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
 def test_unknown_name_lists_the_known_ones(home):
     with pytest.raises(models.UnknownModelError, match="neither a folder nor a known name") as exc:
         models.resolve_model("no-such-model")
