@@ -19,5 +19,25 @@ for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_
 
 
 def main() -> None:
-    """Entry point of the ``toolgym`` console script."""
-    app()
+    """Entry point of the ``toolgym`` console script: a usage error or a missing file is one line on
+    stderr (exit status 2), never a traceback or a box."""
+    import sys
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = 1
+    except typer.TyperException as exc:  # typer's click usage errors (bad option, unknown command)
+        if not hasattr(exc, "format_message"):
+            raise
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see {ctx.command_path} --help)"
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        code = getattr(exc, "exit_code", 2)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        code = 2
+    sys.exit(code if isinstance(code, int) else 0)

@@ -14,8 +14,9 @@ from agents.cli.envs_cmds import parse_kwargs
 from agents.cli.model_cmds import model_errors
 
 
-def check_envs(env_ids: list[str]) -> None:
-    """A one-line CLI error for an env id gymnasium does not know."""
+def check_envs(env_ids: list[str], env_kwargs: dict | None = None) -> None:
+    """A one-line CLI error for an env id gymnasium does not know, or (with ``env_kwargs``) for
+    keyword arguments an env refuses (an unknown name, a bad value, a missing task file)."""
     import gymnasium as gym
 
     import envs  # noqa: F401  (registers the toolgym envs)
@@ -24,6 +25,11 @@ def check_envs(env_ids: list[str]) -> None:
         if env_id not in gym.registry:
             known = ", ".join(sorted(k for k in gym.registry if k.startswith("toolgym/")))
             raise typer.BadParameter(f"unknown env {env_id!r}; registered toolgym envs: {known}")
+        if env_kwargs is not None:
+            try:
+                gym.make(env_id, **env_kwargs).close()
+            except (TypeError, ValueError, FileNotFoundError) as exc:
+                raise typer.BadParameter(f"{env_id}: {exc}") from exc
 
 
 def _fmt(x: float) -> str:
@@ -98,7 +104,7 @@ def eval_cmd(
     kind = backend if backend != "auto" else ("openai" if base_url else "hf")
     if kind == "openai" and not (served_model or model):
         raise typer.BadParameter("--base-url needs --model or --served-model (the name the server knows)")
-    check_envs(env)
+    check_envs(env, parse_kwargs(kwarg))
     try:
         cfg = EvalConfig(
             env_ids=tuple(env),
@@ -244,7 +250,7 @@ def train_cmd(
     from agents.train_report import summary_warning
 
     console = Console()
-    check_envs(env)
+    check_envs(env, parse_kwargs(kwarg))
     with model_errors():  # before TRL loads: a missing model fails fast, a packaged one is written now
         model = resolve_model(model)
     try:

@@ -71,7 +71,7 @@ def sft_cmd(
     for path in files:
         if not Path(path).is_file():
             raise typer.BadParameter(f"--from-trajectories: no file {path!r}")
-    check_envs(env or [])
+    check_envs(env or [], parse_kwargs(kwarg))
     with model_errors():  # before TRL loads: a missing model fails fast, a packaged one is written now
         model = resolve_model(model)
     try:

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from agents.cli import app
@@ -45,3 +46,27 @@ def test_play_reads_turns_until_the_episode_ends():
     assert "episode over: solved" in result.stdout
     quit_result = runner.invoke(app, ["play", "toolgym/Countdown-v0"], input=":q\n")
     assert quit_result.exit_code == 0 and "quit" in quit_result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["sandbox", "run", "/no/such/file.py"], "No such file or directory: '/no/such/file.py'"),
+        (["train", "--env", "toolgym/Countdown-v0", "--model", ".", "--steps", "-1"], "max_steps must be in"),
+        (
+            ["eval", "--env", "toolgym/CodeTask-v0", "--kwarg", "path=/nope.jsonl", "--model", "x"],
+            "does not exist",
+        ),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_user_errors_are_one_line_on_stderr(args, says):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents", *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], proc.stderr
