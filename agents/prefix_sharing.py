@@ -10,8 +10,9 @@ copy into the prefix, so loss and gradients are those of the full forward, for a
 from __future__ import annotations
 
 import functools
-import inspect
 from typing import Any
+
+from agents.backends.hf_decode import cache_kwarg
 
 #: Shorter shared prefixes are not worth the extra forward call.
 MIN_PREFIX = 16
@@ -44,11 +45,6 @@ def plan(input_ids: Any, attention_mask: Any, labels: Any) -> tuple[int, list[in
     return (length, starts) if length >= MIN_PREFIX else None
 
 
-def _cache_name(model: Any) -> str:
-    params = inspect.signature(type(model).forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
 def install_prefix_sharing(model: Any) -> None:
     """Wrap ``model.forward`` (already patched by TRL's fused LM head) so fused calls share the prefix.
     Other calls (generation, a forward with other inputs) go through unchanged."""
@@ -57,7 +53,7 @@ def install_prefix_sharing(model: Any) -> None:
     inner = model.forward
     if getattr(inner, "_toolgym_prefix_sharing", False):
         return
-    cache_name = _cache_name(model)
+    cache_name = cache_kwarg(model)
 
     @functools.wraps(inner)
     def forward(*args: Any, fused_lm_head: bool = False, **kwargs: Any) -> Any:

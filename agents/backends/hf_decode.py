@@ -54,6 +54,7 @@ def decode(
     import torch
 
     device = next(model.parameters()).device
+    cache_kw = cache_kwarg(model)
     uniq: dict[tuple[int, ...], int] = {}
     row_of = [uniq.setdefault(tuple(p), len(uniq)) for p in prompts]
     distinct = [list(p) for p in uniq]
@@ -65,7 +66,7 @@ def decode(
             model(
                 input_ids=torch.tensor([distinct[0][:shared]], device=device),
                 attention_mask=mask_prefix,
-                **{_cache_kw(model): cache},
+                **{cache_kw: cache},
                 use_cache=True,
                 logits_to_keep=1,
             )
@@ -83,7 +84,7 @@ def decode(
             input_ids=ids.to(device),
             attention_mask=attention,
             position_ids=positions,
-            **{_cache_kw(model): cache},
+            **{cache_kw: cache},
             use_cache=True,
             logits_to_keep=1,
         )
@@ -93,7 +94,7 @@ def decode(
         attention = attention.index_select(0, rows)
         next_pos = attention.sum(-1, keepdim=True)
         return _sample_loop(
-            model, cache, logits, attention, next_pos, len(prompts),
+            model, cache, cache_kw, logits, attention, next_pos, len(prompts),
             max_tokens=max_tokens, temperature=temperature, top_p=top_p, eos_ids=eos_ids,
             stop_check=stop_check, generator=generator,
         )  # fmt: skip
@@ -102,6 +103,7 @@ def decode(
 def _sample_loop(
     model: Any,
     cache: Any,
+    cache_kw: str,
     logits: Any,
     attention: Any,
     next_pos: Any,
@@ -147,7 +149,7 @@ def _sample_loop(
             input_ids=chosen.unsqueeze(1),
             attention_mask=attention,
             position_ids=next_pos,
-            **{_cache_kw(model): cache},
+            **{cache_kw: cache},
             use_cache=True,
         )
         next_pos = next_pos + 1
@@ -167,8 +169,8 @@ def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> tupl
     scaled = logits / temperature
     if top_p < 1.0:
         sorted_logits, order = scaled.sort(dim=-1, descending=True)
-        cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
-        drop = cum - sorted_logits.softmax(dim=-1) > top_p
+        probs = sorted_logits.softmax(dim=-1)
+        drop = probs.cumsum(dim=-1) - probs > top_p  # keep the smallest head reaching top_p
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         scaled = torch.full_like(scaled, float("-inf")).scatter(1, order, sorted_logits)
     logp = torch.log_softmax(scaled, dim=-1)
@@ -176,11 +178,13 @@ def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> tupl
     return chosen, logp.gather(1, chosen.unsqueeze(1)).squeeze(1)
 
 
-def _cache_kw(model: Any) -> str:
-    """The forward argument that takes the KV cache (``cache`` in newer transformers)."""
+def cache_kwarg(model: Any) -> str:
+    """The forward argument that takes the KV cache (``cache`` in newer transformers), read from the
+    model's class (through a PEFT wrapper, whose own forward takes anything)."""
     import inspect
 
-    params = inspect.signature(model.forward).parameters
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    params = inspect.signature(type(base).forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 
 
