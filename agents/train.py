@@ -43,6 +43,7 @@ class TrainConfig:
     max_steps: int = 10
     prompts_per_step: int = 2
     num_generations: int = 4
+    num_iterations: int = 1
     learning_rate: float = 1e-5
     beta: float = 0.0
     loss_type: str = "dapo"
@@ -81,6 +82,7 @@ class TrainConfig:
             "max_steps": (self.max_steps, 1, 10_000_000),
             "prompts_per_step": (self.prompts_per_step, 1, 100_000),
             "num_generations": (self.num_generations, 2, 1024),
+            "num_iterations": (self.num_iterations, 1, 64),
             "max_turns": (self.max_turns, 1, 1000),
             "max_tokens_per_turn": (self.max_tokens_per_turn, 1, 1_000_000),
             "max_total_tokens": (self.max_total_tokens, 16, 10_000_000),
@@ -260,6 +262,7 @@ def grpo_config(cfg: TrainConfig):
         per_device_train_batch_size=cfg.prompts_per_step * cfg.num_generations,
         gradient_accumulation_steps=1,
         num_generations=cfg.num_generations,
+        num_iterations=cfg.num_iterations,
         max_completion_length=cfg.max_total_tokens,
         learning_rate=cfg.learning_rate,
         beta=cfg.beta,

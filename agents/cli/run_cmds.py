@@ -210,6 +210,9 @@ def train_cmd(
         int, typer.Option(help="Tasks per step (each sampled --num-generations times).")
     ] = 2,
     num_generations: Annotated[int, typer.Option(help="GRPO group size.")] = 4,
+    iterations: Annotated[
+        int, typer.Option(help="Optimizer steps per generated batch (GRPO's mu; clipped ratio beyond 1).")
+    ] = 1,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-5,
     beta: Annotated[float, typer.Option(help="KL coefficient (0: no reference model).")] = 0.0,
     loss_type: Annotated[
@@ -263,6 +266,7 @@ def train_cmd(
             max_steps=steps,
             prompts_per_step=prompts_per_step,
             num_generations=num_generations,
+            num_iterations=iterations,
             learning_rate=lr,
             beta=beta,
             loss_type=loss_type,
