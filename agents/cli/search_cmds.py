@@ -87,12 +87,19 @@ def serve_command(
     threads: Annotated[
         int, typer.Option(min=0, help="Java threads a batch of queries is spread over (0: one per core).")
     ] = 0,
+    max_batch: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Most queries one request may hold (searched 1024 at a time); more get 400.",
+        ),
+    ] = 16_384,
 ) -> None:
     """Serve Search-R1's POST /retrieve and GET /health over an index."""
     from envs.search.service import serve
 
     try:
-        serve(index, host=host, port=port, cache_size=cache, threads=threads or None)
+        serve(index, host=host, port=port, cache_size=cache, threads=threads or None, max_batch=max_batch)
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
