@@ -35,7 +35,10 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f" (see {ctx.command_path} --help)"
-        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        message = exc.format_message()
+        if message.startswith("No such option: -k"):
+            message += " (env keyword arguments are --kwarg NAME=VALUE; -k is eval's samples per task)"
+        typer.echo(f"error: {message}{hint}", err=True)
         code = getattr(exc, "exit_code", 2)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)

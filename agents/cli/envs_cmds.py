@@ -12,10 +12,13 @@ from rich.table import Table
 
 console = Console()
 
+# One option for env keyword arguments in every command, with no short form: ``-k`` is eval's samples
+# per task (pass@k), and only that.
 KwargOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--kwarg", "-k", help="An env keyword argument as NAME=VALUE (VALUE is parsed as JSON if it can be)."
+        "--kwarg",
+        help="An env keyword argument as NAME=VALUE (VALUE is parsed as JSON if it can be); repeat.",
     ),
 ]
 

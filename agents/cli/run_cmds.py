@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from agents.backends.base import SamplingConfig
-from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.envs_cmds import KwargOption, parse_kwargs
 from agents.cli.model_cmds import model_errors
 
 
@@ -63,9 +63,7 @@ def eval_cmd(
     n: Annotated[int, typer.Option("-n", help="Tasks per env (seeds --seed .. --seed+n-1).")] = 10,
     k: Annotated[int, typer.Option("-k", help="Samples per task (pass@k, maj@k, best-of-k).")] = 1,
     seed: Annotated[int, typer.Option(help="First task seed.")] = 0,
-    kwarg: Annotated[
-        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
-    ] = None,
+    kwarg: KwargOption = None,
     max_turns: Annotated[int, typer.Option(help="Turn cap per episode (the env has its own too).")] = 8,
     max_tokens: Annotated[int, typer.Option(help="Tokens per model turn.")] = 512,
     max_total_tokens: Annotated[int, typer.Option(help="Context cap per episode.")] = 8192,
@@ -199,9 +197,7 @@ def train_cmd(
     env_weight: Annotated[
         list[float] | None, typer.Option("--env-weight", help="Mixture weight per --env, in order.")
     ] = None,
-    kwarg: Annotated[
-        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
-    ] = None,
+    kwarg: KwargOption = None,
     output_dir: Annotated[Path, typer.Option(help="Checkpoints, logs, plot, trajectories.")] = Path(
         "runs/train"
     ),

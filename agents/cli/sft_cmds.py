@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.envs_cmds import KwargOption, parse_kwargs
 from agents.cli.model_cmds import model_errors
 from agents.cli.run_cmds import check_envs
 
@@ -24,9 +24,7 @@ def sft_cmd(
         list[str] | None,
         typer.Option("--env", help="Env whose demonstrations to train on (repeat for several)."),
     ] = None,
-    kwarg: Annotated[
-        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
-    ] = None,
+    kwarg: KwargOption = None,
     n: Annotated[int, typer.Option("-n", help="Demonstrations per env.")] = 64,
     from_trajectories: Annotated[
         list[Path] | None,
