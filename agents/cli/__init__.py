@@ -1,7 +1,5 @@
 """The ``toolgym`` command line. Each module here adds its commands through ``register(app)``."""
 
-from __future__ import annotations
-
 import typer
 
 from agents.cli import envs_cmds, export_cmds, model_cmds, run_cmds, sandbox_cmds, search_cmds, sft_cmds
@@ -12,6 +10,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: typer's rich help imports ~0.2 s of rich, markdown and pygments
 )
 
 for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds):
@@ -23,6 +22,9 @@ def main() -> None:
     stderr (exit status 2), never a traceback or a box."""
     import sys
 
+    if sys.argv[1:] == ["envs"]:  # no options to parse: skip typer's parsing, which imports pydantic
+        envs_cmds.envs_command()
+        sys.exit(0)
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

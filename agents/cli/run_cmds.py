@@ -1,7 +1,5 @@
 """CLI: eval and train (the agent loop)."""
 
-from __future__ import annotations
-
 import json
 import math
 from pathlib import Path
@@ -9,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.backends.base import SamplingConfig
 from agents.cli.envs_cmds import KwargOption, parse_kwargs
 from agents.cli.model_cmds import model_errors
 
@@ -92,6 +89,7 @@ def eval_cmd(
     from rich.table import Table
 
     from agents.backends import make_backend
+    from agents.backends.base import SamplingConfig
     from agents.backends.openai_server import BackendError
     from agents.evaluate import EvalConfig, evaluate
     from agents.rollout import RolloutConfig

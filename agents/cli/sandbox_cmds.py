@@ -1,7 +1,5 @@
 """CLI: ``toolgym sandbox serve`` (the sandbox service) and ``toolgym sandbox run`` (one snippet)."""
 
-from __future__ import annotations
-
 import dataclasses
 import sys
 from pathlib import Path
@@ -14,7 +12,9 @@ from sandbox.config import MAX_BODY_BYTES, SandboxConfig
 DEFAULT = {f.name: f.default for f in dataclasses.fields(SandboxConfig)}
 
 sandbox_app = typer.Typer(
-    help="Isolated code execution: run the sandbox service or one snippet.", no_args_is_help=True
+    help="Isolated code execution: run the sandbox service or one snippet.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

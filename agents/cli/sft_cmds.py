@@ -1,7 +1,5 @@
 """CLI: sft (a cold start on env demonstrations, or rejection sampling on successful episodes)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
