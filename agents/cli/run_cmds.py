@@ -241,7 +241,7 @@ def train_cmd(
 
     from agents.models import resolve_model
     from agents.train import TrainConfig, train
-    from agents.train_report import summary_warning
+    from agents.train_report import LOG_FILE, summary_warning
 
     console = Console()
     check_envs(env, parse_kwargs(kwarg))
@@ -314,6 +314,8 @@ def train_cmd(
         console.print(f"plot: {result.plot_path}")
     if result.trajectories_path:
         console.print(f"trajectories: {result.trajectories_path}")
+    if (result.output_dir / LOG_FILE).is_file():
+        console.print(f"raw logs (TRL's dicts, one per line): {result.output_dir / LOG_FILE}")
 
 
 def register(app: typer.Typer) -> None:
