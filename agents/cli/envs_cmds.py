@@ -46,8 +46,16 @@ def make_env(env_id: str, kwargs: dict[str, Any]) -> Any:
         )
     try:
         return gym.make(env_id, **kwargs)
-    except (TypeError, ValueError) as e:
-        raise typer.BadParameter(str(e)) from None
+    except (TypeError, ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(kwarg_message(exc, kwargs)) from None
+
+
+def kwarg_message(exc: Exception, kwargs: dict[str, Any]) -> str:
+    """An env's refusal of its keyword arguments, said as a problem with ``--kwarg``: ``difficulty must
+    be in [0, 1], got 7`` becomes ``--kwarg difficulty must be in [0, 1], got 7``."""
+    message = str(exc).split(" was raised from the environment creator for ")[0]  # gymnasium's wrapping
+    named = any(message.startswith((f"{name}:", f"{name} ")) for name in kwargs)
+    return f"--kwarg {message}" if named else f"--kwarg: {message}"
 
 
 def envs_table(width: int) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.envs_cmds import KwargOption, parse_kwargs
+from agents.cli.envs_cmds import KwargOption, kwarg_message, parse_kwargs
+from agents.cli.flags import EVAL_FLAGS, TRAIN_FLAGS, config_error
 from agents.cli.model_cmds import model_errors
 
 
@@ -26,7 +27,7 @@ def check_envs(env_ids: list[str], env_kwargs: dict | None = None) -> None:
             try:
                 gym.make(env_id, **env_kwargs).close()
             except (TypeError, ValueError, FileNotFoundError) as exc:
-                raise typer.BadParameter(f"{env_id}: {exc}") from exc
+                raise typer.BadParameter(f"{env_id}: {kwarg_message(exc, env_kwargs)}") from None
 
 
 def _fmt(x: float) -> str:
@@ -118,7 +119,7 @@ def eval_cmd(
             ),
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise config_error(exc, (EvalConfig, RolloutConfig, SamplingConfig), EVAL_FLAGS) from None
     hf_kwargs = {"threads": threads} if kind == "hf" else {}
     with model_errors():
         if kind == "openai":
@@ -279,7 +280,7 @@ def train_cmd(
             eval_seed=eval_seed,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise config_error(exc, (TrainConfig,), TRAIN_FLAGS) from None
     result = train(cfg)
     table = Table(title="toolgym train: reward per step")
     for c in ("step", "reward", "success", "turns", "tool calls"):

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from agents.cli.envs_cmds import KwargOption, parse_kwargs
+from agents.cli.flags import SFT_FLAGS, config_error
 from agents.cli.model_cmds import model_errors
 from agents.cli.run_cmds import check_envs
 
@@ -92,7 +93,7 @@ def sft_cmd(
             report_to=report_to,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise config_error(exc, (SFTConfig,), SFT_FLAGS) from None
     try:
         result = train_sft(cfg, log=typer.echo)
     except SFTDataError as exc:

@@ -101,8 +101,8 @@ def test_train_rejects_bad_settings(tiny_model_dir, tmp_path):
         str(tmp_path),
     ]
     result = runner.invoke(app, [*args, "--loss-type", "ppo"])
-    assert result.exit_code != 0 and "loss_type" in result.output
+    assert result.exit_code != 0 and "--loss-type must be one of" in result.output
     result = runner.invoke(app, [*args, "--num-generations", "1"])
-    assert result.exit_code != 0 and "num_generations" in result.output
+    assert result.exit_code != 0 and "--num-generations must be in" in result.output
     result = runner.invoke(app, [*args, "--env-weight", "1", "--env-weight", "2"])
-    assert result.exit_code != 0 and "env_weights" in result.output
+    assert result.exit_code != 0 and "--env-weight: 2 weights" in result.output

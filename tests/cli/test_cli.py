@@ -51,12 +51,18 @@ def test_play_reads_turns_until_the_episode_ends():
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["sandbox", "run", "/no/such/file.py"], "No such file or directory: '/no/such/file.py'"),
-        (["train", "--env", "toolgym/Countdown-v0", "--model", ".", "--steps", "-1"], "max_steps must be in"),
+        (["sandbox", "run", "/no/such/file.py"], "PATH: no such file: /no/such/file.py"),
+        (["sandbox", "run", "/"], "PATH: is a directory: /"),
+        (["train", "--env", "toolgym/Countdown-v0", "--model", ".", "--steps", "-1"], "--steps must be in"),
         (
             ["eval", "--env", "toolgym/CodeTask-v0", "--kwarg", "path=/nope.jsonl", "--model", "x"],
-            "does not exist",
+            "toolgym/CodeTask-v0: --kwarg path: code task file '/nope.jsonl' does not exist",
         ),
+        (
+            ["sample", "toolgym/CodeTask-v0", "--kwarg", "path=/nope.jsonl"],
+            "--kwarg path: code task file '/nope.jsonl' does not exist",
+        ),
+        (["sample", "toolgym/Countdown-v0", "--kwarg", "nope=1"], "--kwarg: CountdownEnv got unknown"),
         (["nosuch"], "No such command 'nosuch'"),
     ],
 )
