@@ -7,7 +7,7 @@ console script runs it (``from agents.cli import main; main()``) with this check
 code measured is the code here, whatever ``pip install -e`` points at. The target is each command
 within 0.3 s of ``python -c pass``.
 
-    python -m benchmarks.cli_startup [--rounds 15] [--check]
+    python -m benchmarks.cli_startup [--rounds 15] [--check] [--root OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -31,26 +31,26 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 
-def run(args: list[str]) -> tuple[float, float]:
+def run(args: list[str], root: Path = ROOT) -> tuple[float, float]:
     """(wall seconds, CPU seconds) from start to exit of ``python ARGS`` in the checkout, output
     discarded. CPU time (user + system) is less sensitive to other jobs than wall time."""
     env = {**os.environ, "COLUMNS": "120"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run([sys.executable, *args], cwd=root, env=env, stdout=subprocess.DEVNULL, check=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def measure(rounds: int) -> dict[str, list[tuple[float, float]]]:
+def measure(rounds: int, root: Path = ROOT) -> dict[str, list[tuple[float, float]]]:
     """(wall, CPU) of every command, one run of each per round, after one unmeasured warm-up round."""
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
     for args in COMMANDS.values():
-        run(args)  # warm the file cache and the bytecode
+        run(args, root)  # warm the file cache and the bytecode
     for _ in range(rounds):
         for name, args in COMMANDS.items():
-            times[name].append(run(args))
+            times[name].append(run(args, root))
     return times
 
 
@@ -58,9 +58,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15, help="Runs of each command, interleaved.")
     parser.add_argument("--check", action="store_true", help=f"Exit 1 if a command is {TARGET_S} s over.")
+    parser.add_argument("--root", type=Path, default=ROOT, help="Checkout to measure (default: this one).")
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    times = measure(args.rounds)
+    times = measure(args.rounds, args.root.resolve())
     base = times["python -c pass"]
     print(f"{args.rounds} interleaved rounds, load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
     print(f"{'command':<16} {'wall s':>7} {'over pass':>10} {'CPU s':>7} {'over pass':>10}   (medians)")
