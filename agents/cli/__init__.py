@@ -33,6 +33,9 @@ def main() -> None:
     except typer.TyperException as exc:  # typer's click usage errors (bad option, unknown command)
         if not hasattr(exc, "format_message"):
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `toolgym` or a group alone: its help, no error
+            typer.echo(exc.format_message())
+            sys.exit(2)
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:

@@ -55,3 +55,12 @@ def test_command_imports_no_heavy_module(args):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
     assert "toolgym/Countdown-v0" in proc.stdout if args == ["envs"] else "Commands:" in proc.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["sandbox"]], ids=["toolgym", "toolgym sandbox"])
+def test_a_command_group_alone_prints_its_help(args):
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and proc.stderr == ""
+    assert proc.stdout.startswith("Usage: ") and "Commands:" in proc.stdout
