@@ -337,7 +337,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     from agents.models import resolve_model
     from agents.plot import plot_rewards
     from agents.prefix_sharing import install_prefix_sharing
-    from agents.train_report import step_printer
+    from agents.train_report import LOG_FILE, step_printer
 
     set_threads(cfg.threads)
 
@@ -369,7 +369,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         processing_class=tokenizer,
         peft_config=peft_config,
         rollout_func=make_rollout_func(cfg, traj_path),
-        callbacks=[step_printer(cfg.max_steps)],
+        callbacks=[step_printer(cfg.max_steps, log_path=out / LOG_FILE)],
     )
     install_prefix_sharing(model)  # the policy's forward, patched by TRL with its fused LM head
     for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line

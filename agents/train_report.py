@@ -1,12 +1,20 @@
 """What a training run tells its user as it goes: a line per step, and whether there was anything to
-learn from (a GRPO group whose samples all got the same reward has no advantage, so no gradient)."""
+learn from (a GRPO group whose samples all got the same reward has no advantage, so no gradient).
+
+The raw log dicts TRL and transformers produce (every metric, as logged) go to a JSONL file in the run
+directory instead of the terminal.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+LOG_FILE = "train_log.jsonl"
 
 NO_SIGNAL_ADVICE = (
     "every GRPO group got the same reward for all its samples, so the policy had nothing to learn "
@@ -33,7 +41,7 @@ def step_line(entry: dict[str, Any], max_steps: int, seconds: float) -> str:
     zero = _num(entry, "frac_reward_zero_std")
     if not math.isnan(zero):
         parts.append(f"groups with signal {1 - zero:.0%}")
-    for label, key in (("loss", "loss"), ("grad", "grad_norm")):
+    for label, key in (("kl", "kl"), ("entropy", "entropy"), ("loss", "loss"), ("grad", "grad_norm")):
         value = _num(entry, key)
         if not math.isnan(value):
             parts.append(f"{label} {value:.4g}")
@@ -58,16 +66,37 @@ def summary_warning(history: list[dict[str, Any]]) -> str | None:
     return f"{dead} of {total} steps had no learning signal: {NO_SIGNAL_ADVICE}"
 
 
-def step_printer(max_steps: int, echo: Callable[[str], None] = print) -> Any:
-    """A transformers ``TrainerCallback`` that prints ``step_line`` for every training log entry."""
+def append_log(path: Path, step: int, logs: dict[str, Any]) -> None:
+    """Add one raw log dict, with its step, as a line of ``path``."""
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"step": step, **logs}, default=str) + "\n")
+
+
+def step_printer(
+    max_steps: int, echo: Callable[[str], None] = print, log_path: str | Path | None = None
+) -> Any:
+    """A transformers ``TrainerCallback`` that prints ``step_line`` for every training log entry and,
+    with ``log_path``, writes every raw log dict there (the file is emptied when training begins)."""
     from transformers import TrainerCallback
+
+    path = Path(log_path) if log_path is not None else None
 
     class StepPrinter(TrainerCallback):
         def __init__(self) -> None:
             self.last = time.perf_counter()
 
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if path is not None and state.is_world_process_zero:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("")
+            self.last = time.perf_counter()
+
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
-            if not logs or "reward" not in logs or not state.is_world_process_zero:
+            if not logs or not state.is_world_process_zero:
+                return
+            if path is not None:
+                append_log(path, state.global_step, logs)
+            if "reward" not in logs:
                 return
             now = time.perf_counter()
             echo(step_line({**logs, "step": state.global_step}, max_steps, now - self.last))

@@ -1,14 +1,19 @@
 """Every toolgym env, registered with gymnasium as ``toolgym/<Name>-v0``.
 
-One line per env. The entry point is a string, so nothing heavy is imported until ``gym.make``.
+One line per env. The entry point is a string, so nothing heavy is imported until ``gym.make``; nor is
+gymnasium itself (and numpy under it): when it is not imported yet, the envs are registered the moment
+it is, so listing the envs (``toolgym envs``) costs no numpy.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
-
-import gymnasium as gym
 
 NAMESPACE = "toolgym"
 
@@ -138,11 +143,59 @@ ENVS: tuple[EnvEntry, ...] = (
 )
 
 
-def register_envs() -> None:
-    """Register every env in ``ENVS`` with gymnasium (idempotent)."""
+def _register_now() -> None:
+    import gymnasium as gym
+
     for entry in ENVS:
         if entry.env_id not in gym.registry:
             gym.register(id=entry.env_id, entry_point=entry.entry_point, kwargs=dict(entry.kwargs))
+
+
+class _AfterImport(MetaPathFinder):
+    """Runs ``callback`` right after the module ``name`` is first executed, then leaves ``sys.meta_path``.
+
+    It finds the module through the other finders and wraps the loader's ``exec_module``; a
+    ``find_spec`` that is not followed by an import leaves it in place.
+    """
+
+    def __init__(self, name: str, callback: Callable[[], None]) -> None:
+        self.name, self.callback = name, callback
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module = loader.exec_module
+
+        def exec_then_callback(module: ModuleType) -> None:
+            exec_module(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            self.callback()
+
+        loader.exec_module = exec_then_callback  # type: ignore[method-assign]
+        return spec
+
+
+def register_envs() -> None:
+    """Register every env in ``ENVS`` with gymnasium (idempotent): now if gymnasium is imported, else
+    right after it is."""
+    if "gymnasium" in sys.modules:
+        _register_now()
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("gymnasium", _register_now))
 
 
 def env_entry(env_id: str) -> EnvEntry:

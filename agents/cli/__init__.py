@@ -1,7 +1,5 @@
 """The ``toolgym`` command line. Each module here adds its commands through ``register(app)``."""
 
-from __future__ import annotations
-
 import typer
 
 from agents.cli import envs_cmds, export_cmds, model_cmds, run_cmds, sandbox_cmds, search_cmds, sft_cmds
@@ -12,6 +10,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: typer's rich help imports ~0.2 s of rich, markdown and pygments
 )
 
 for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds):
@@ -23,6 +22,9 @@ def main() -> None:
     stderr (exit status 2), never a traceback or a box."""
     import sys
 
+    if sys.argv[1:] == ["envs"]:  # no options to parse: skip typer's parsing, which imports pydantic
+        envs_cmds.envs_command()
+        sys.exit(0)
     try:
         code = app(standalone_mode=False)
     except typer.Abort:
@@ -31,11 +33,17 @@ def main() -> None:
     except typer.TyperException as exc:  # typer's click usage errors (bad option, unknown command)
         if not hasattr(exc, "format_message"):
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `toolgym` or a group alone: its help, no error
+            typer.echo(exc.format_message())
+            sys.exit(2)
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f" (see {ctx.command_path} --help)"
-        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        message = exc.format_message()
+        if message.startswith("No such option: -k"):
+            message += " (env keyword arguments are --kwarg NAME=VALUE; -k is eval's samples per task)"
+        typer.echo(f"error: {message}{hint}", err=True)
         code = getattr(exc, "exit_code", 2)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -1,21 +1,20 @@
 """CLI: ``envs`` (list), ``play`` (a person types the turns) and ``sample`` (tasks by seed)."""
 
-from __future__ import annotations
-
 import json
 import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-console = Console()
+from agents.cli.output import console
 
+# One option for env keyword arguments in every command, with no short form: ``-k`` is eval's samples
+# per task (pass@k), and only that.
 KwargOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--kwarg", "-k", help="An env keyword argument as NAME=VALUE (VALUE is parsed as JSON if it can be)."
+        "--kwarg",
+        help="An env keyword argument as NAME=VALUE (VALUE is parsed as JSON if it can be); repeat.",
     ),
 ]
 
@@ -47,21 +46,40 @@ def make_env(env_id: str, kwargs: dict[str, Any]) -> Any:
         )
     try:
         return gym.make(env_id, **kwargs)
-    except (TypeError, ValueError) as e:
-        raise typer.BadParameter(str(e)) from None
+    except (TypeError, ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(kwarg_message(exc, kwargs)) from None
+
+
+def kwarg_message(exc: Exception, kwargs: dict[str, Any]) -> str:
+    """An env's refusal of its keyword arguments, said as a problem with ``--kwarg``: ``difficulty must
+    be in [0, 1], got 7`` becomes ``--kwarg difficulty must be in [0, 1], got 7``."""
+    message = str(exc).split(" was raised from the environment creator for ")[0]  # gymnasium's wrapping
+    named = any(message.startswith((f"{name}:", f"{name} ")) for name in kwargs)
+    return f"--kwarg {message}" if named else f"--kwarg: {message}"
+
+
+def envs_table(width: int) -> str:
+    """The registered envs as plain columns (id, family, description wrapped to ``width``)."""
+    import textwrap
+
+    import envs
+
+    rows = [("id", "family", "description")] + [(e.env_id, e.family, e.description) for e in envs.ENVS]
+    id_w, fam_w = (max(len(r[i]) for r in rows) for i in (0, 1))
+    text_w = max(20, width - id_w - fam_w - 4)
+    lines = []
+    for env_id, family, description in rows:
+        wrapped = textwrap.wrap(description, text_w) or [""]
+        lines.append(f"{env_id:<{id_w}}  {family:<{fam_w}}  {wrapped[0]}".rstrip())
+        lines += [f"{'':<{id_w + fam_w + 4}}{more}" for more in wrapped[1:]]
+    return "\n".join(lines)
 
 
 def envs_command() -> None:
     """List the registered envs."""
-    import envs
+    import shutil
 
-    table = Table(title="toolgym envs")
-    table.add_column("id", style="bold")
-    table.add_column("family")
-    table.add_column("description")
-    for entry in envs.ENVS:
-        table.add_row(entry.env_id, entry.family, entry.description)
-    console.print(table)
+    sys.stdout.write(envs_table(shutil.get_terminal_size().columns) + "\n")
 
 
 def sample_command(
@@ -91,15 +109,15 @@ def sample_command(
             if as_json:
                 sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             else:
-                console.rule(f"{env_id} seed={seed + i} task={task.id}")
-                console.print(obs, markup=False)
-                console.print(f"[green]reference answer:[/green] {task.answer}")
+                console().rule(f"{env_id} seed={seed + i} task={task.id}")
+                console().print(obs, markup=False)
+                console().print(f"[green]reference answer:[/green] {task.answer}")
     finally:
         env.close()
 
 
 def _read_turn() -> str | None:
-    console.print("[dim]your turn (end with a line holding only '.', or ':q' to quit):[/dim]")
+    console().print("[dim]your turn (end with a line holding only '.', or ':q' to quit):[/dim]")
     lines: list[str] = []
     for line in sys.stdin:
         line = line.rstrip("\n")
@@ -120,31 +138,31 @@ def play_command(
     env = make_env(env_id, parse_kwargs(kwarg))
     try:
         obs, info = env.reset(seed=seed)
-        console.rule("system")
-        console.print(info["messages"][0]["content"], markup=False)
-        console.rule(f"task {info['task_id']}")
-        console.print(obs, markup=False)
+        console().rule("system")
+        console().print(info["messages"][0]["content"], markup=False)
+        console().rule(f"task {info['task_id']}")
+        console().print(obs, markup=False)
         total = 0.0
         while True:
             turn = _read_turn()
             if turn is None:
-                console.print("[yellow]quit[/yellow]")
+                console().print("[yellow]quit[/yellow]")
                 return
             obs, reward, terminated, truncated, info = env.step(turn)
             total += reward
             if obs:
-                console.rule("observation")
-                console.print(obs, markup=False)
-            console.print(f"[dim]reward {reward:+.3f} parts {info['reward_components']}[/dim]")
+                console().rule("observation")
+                console().print(obs, markup=False)
+            console().print(f"[dim]reward {reward:+.3f} parts {info['reward_components']}[/dim]")
             if terminated or truncated:
                 status = {
                     True: "[green]solved[/green]",
                     False: "[red]not solved[/red]",
                     None: "[red]error[/red]",
                 }
-                console.print(f"episode over: {status[info.get('is_success')]}, return {total:+.3f}")
+                console().print(f"episode over: {status[info.get('is_success')]}, return {total:+.3f}")
                 if info.get("error"):
-                    console.print(f"[red]{info['error']}[/red]")
+                    console().print(f"[red]{info['error']}[/red]")
                 return
     finally:
         env.close()

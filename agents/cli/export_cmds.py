@@ -1,8 +1,6 @@
 """CLI: ``export``, single-turn prompt/answer datasets (JSONL or Parquet) that veRL, OpenRLHF or TRL
 can train on directly, with the verifier's metadata beside each row."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator
 from enum import StrEnum

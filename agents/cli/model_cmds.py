@@ -1,7 +1,5 @@
 """CLI: model tiny, model list, model get."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from agents import models
-
-model_app = typer.Typer(help="Models for tests and CPU runs.", no_args_is_help=True)
+model_app = typer.Typer(help="Models for tests and CPU runs.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @contextmanager
 def model_errors() -> Iterator[None]:
     """Print a ``ModelError`` (missing package, unknown name) as one line and exit with status 2."""
+    from agents import models
+
     try:
         yield
     except models.ModelError as exc:
@@ -56,6 +54,8 @@ def list_cmd() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from agents import models
+
     table = Table(title="toolgym models (in Python packages)")
     for col in ("name", "package", "installed", "checkpoint"):
         table.add_column(col, style="bold" if col == "name" else None, overflow="fold")
@@ -80,6 +80,8 @@ def get_cmd(
 ) -> None:
     """Write a ready Hugging Face checkpoint (float32, tokenizer, tool-calling chat template) of a model
     shipped in a package: once, in about a minute; later calls reuse it."""
+    from agents import models
+
     with model_errors():
         entry = models.lookup(name)
         out = out_dir if out_dir is not None else models.cache_path(name)

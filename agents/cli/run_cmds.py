@@ -1,7 +1,5 @@
 """CLI: eval and train (the agent loop)."""
 
-from __future__ import annotations
-
 import json
 import math
 from pathlib import Path
@@ -9,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.backends.base import SamplingConfig
-from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.envs_cmds import KwargOption, kwarg_message, parse_kwargs
+from agents.cli.flags import EVAL_FLAGS, TRAIN_FLAGS, config_error
 from agents.cli.model_cmds import model_errors
 
 
@@ -29,7 +27,7 @@ def check_envs(env_ids: list[str], env_kwargs: dict | None = None) -> None:
             try:
                 gym.make(env_id, **env_kwargs).close()
             except (TypeError, ValueError, FileNotFoundError) as exc:
-                raise typer.BadParameter(f"{env_id}: {exc}") from exc
+                raise typer.BadParameter(f"{env_id}: {kwarg_message(exc, env_kwargs)}") from None
 
 
 def _fmt(x: float) -> str:
@@ -63,9 +61,7 @@ def eval_cmd(
     n: Annotated[int, typer.Option("-n", help="Tasks per env (seeds --seed .. --seed+n-1).")] = 10,
     k: Annotated[int, typer.Option("-k", help="Samples per task (pass@k, maj@k, best-of-k).")] = 1,
     seed: Annotated[int, typer.Option(help="First task seed.")] = 0,
-    kwarg: Annotated[
-        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
-    ] = None,
+    kwarg: KwargOption = None,
     max_turns: Annotated[int, typer.Option(help="Turn cap per episode (the env has its own too).")] = 8,
     max_tokens: Annotated[int, typer.Option(help="Tokens per model turn.")] = 512,
     max_total_tokens: Annotated[int, typer.Option(help="Context cap per episode.")] = 8192,
@@ -94,6 +90,7 @@ def eval_cmd(
     from rich.table import Table
 
     from agents.backends import make_backend
+    from agents.backends.base import SamplingConfig
     from agents.backends.openai_server import BackendError
     from agents.evaluate import EvalConfig, evaluate
     from agents.rollout import RolloutConfig
@@ -122,7 +119,7 @@ def eval_cmd(
             ),
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise config_error(exc, (EvalConfig, RolloutConfig, SamplingConfig), EVAL_FLAGS) from None
     hf_kwargs = {"threads": threads} if kind == "hf" else {}
     with model_errors():
         if kind == "openai":
@@ -199,9 +196,7 @@ def train_cmd(
     env_weight: Annotated[
         list[float] | None, typer.Option("--env-weight", help="Mixture weight per --env, in order.")
     ] = None,
-    kwarg: Annotated[
-        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
-    ] = None,
+    kwarg: KwargOption = None,
     output_dir: Annotated[Path, typer.Option(help="Checkpoints, logs, plot, trajectories.")] = Path(
         "runs/train"
     ),
@@ -250,7 +245,7 @@ def train_cmd(
 
     from agents.models import resolve_model
     from agents.train import TrainConfig, train
-    from agents.train_report import summary_warning
+    from agents.train_report import LOG_FILE, summary_warning
 
     console = Console()
     check_envs(env, parse_kwargs(kwarg))
@@ -289,7 +284,7 @@ def train_cmd(
             eval_seed=eval_seed,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise config_error(exc, (TrainConfig,), TRAIN_FLAGS) from None
     result = train(cfg)
     table = Table(title="toolgym train: reward per step")
     for c in ("step", "reward", "success", "turns", "tool calls"):
@@ -324,6 +319,8 @@ def train_cmd(
         console.print(f"plot: {result.plot_path}")
     if result.trajectories_path:
         console.print(f"trajectories: {result.trajectories_path}")
+    if (result.output_dir / LOG_FILE).is_file():
+        console.print(f"raw logs (TRL's dicts, one per line): {result.output_dir / LOG_FILE}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,5 @@
 """CLI: ``toolgym sandbox serve`` (the sandbox service) and ``toolgym sandbox run`` (one snippet)."""
 
-from __future__ import annotations
-
 import dataclasses
 import sys
 from pathlib import Path
@@ -14,7 +12,9 @@ from sandbox.config import MAX_BODY_BYTES, SandboxConfig
 DEFAULT = {f.name: f.default for f in dataclasses.fields(SandboxConfig)}
 
 sandbox_app = typer.Typer(
-    help="Isolated code execution: run the sandbox service or one snippet.", no_args_is_help=True
+    help="Isolated code execution: run the sandbox service or one snippet.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -86,10 +86,20 @@ def run(
     url: str = typer.Option(None, help="Sandbox service URL (default $TOOLGYM_SANDBOX_URL, else embedded)."),
 ) -> None:
     """Run one file in the sandbox and print its output; exits with the code's status."""
+    from agents.cli.flags import in_flags
     from sandbox import get_sandbox
 
-    code = sys.stdin.read() if str(path) == "-" else path.read_text()
-    result = get_sandbox(url).run(code, language=language, timeout_s=timeout_s, memory_mb=memory_mb)
+    if str(path) == "-":
+        code = sys.stdin.read()
+    elif not path.is_file():
+        problem = "is a directory" if path.is_dir() else "no such file"
+        raise typer.BadParameter(f"{problem}: {path}", param_hint="PATH")
+    else:
+        code = path.read_text()
+    try:  # a bad --language, --timeout-s or --memory-mb, or one past the sandbox's caps
+        result = get_sandbox(url).run(code, language=language, timeout_s=timeout_s, memory_mb=memory_mb)
+    except ValueError as exc:
+        raise typer.BadParameter(in_flags(str(exc), ["language", "timeout_s", "memory_mb"], {})) from None
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     typer.echo(f"[{result.status}] exit={result.exit_code} wall={result.wall_s:.3f}s", err=True)

@@ -1,15 +1,12 @@
 """CLI: ``index build``, ``index kb`` (a generated corpus) and ``retriever serve``."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
+from agents.cli.output import console
 
 
 def build_command(
@@ -30,19 +27,19 @@ def build_command(
         if prebuilt:
             if len(paths) != 1:
                 raise ValueError("with --prebuilt give only OUT_DIR")
-            console.print(f"index: {fetch_prebuilt(prebuilt, paths[0])}")
+            console().print(f"index: {fetch_prebuilt(prebuilt, paths[0])}")
             return
         if len(paths) != 2:
             raise ValueError("give CORPUS.jsonl and OUT_DIR")
         corpus, out_dir = paths
         build_index(corpus, out_dir, threads=threads or None, overwrite=overwrite)
-        console.print(f"BM25 index: {out_dir}")
+        console().print(f"BM25 index: {out_dir}")
         if dense:
             from envs.search.dense import build_dense_index
 
-            console.print(f"dense index: {build_dense_index(corpus, out_dir / 'dense')}")
+            console().print(f"dense index: {build_dense_index(corpus, out_dir / 'dense')}")
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True)
+        console().print(f"[red]error:[/red] {exc}", markup=True)
         raise typer.Exit(2) from None
 
 
@@ -65,14 +62,14 @@ def kb_command(
         kbase = generate_kb(KBConfig(seed=seed, n_entities=entities, distractors=distractors))
         qs = kbase.questions(n_questions, hop_list, seed=seed) if questions is not None else []
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     kbase.write_corpus(corpus)
     if questions is not None:
         with questions.open("w", encoding="utf-8") as f:
             for i, q in enumerate(qs):
                 f.write(json.dumps({"id": f"q{i}", **q.to_json()}, ensure_ascii=False) + "\n")
-    console.print(
+    console().print(
         f"{len(kbase)} passages -> {corpus}" + (f", {len(qs)} questions -> {questions}" if qs else "")
     )
 
@@ -87,21 +84,32 @@ def serve_command(
     threads: Annotated[
         int, typer.Option(min=0, help="Java threads a batch of queries is spread over (0: one per core).")
     ] = 0,
+    max_batch: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Most queries one request may hold (searched 1024 at a time); more get 400.",
+        ),
+    ] = 16_384,
 ) -> None:
     """Serve Search-R1's POST /retrieve and GET /health over an index."""
     from envs.search.service import serve
 
     try:
-        serve(index, host=host, port=port, cache_size=cache, threads=threads or None)
+        serve(index, host=host, port=port, cache_size=cache, threads=threads or None, max_batch=max_batch)
     except FileNotFoundError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:
     """Add ``index build``, ``index kb`` and ``retriever serve``."""
-    index_app = typer.Typer(help="Build retrieval indexes and generated corpora.", no_args_is_help=True)
-    retriever_app = typer.Typer(help="Serve a retrieval index over HTTP.", no_args_is_help=True)
+    index_app = typer.Typer(
+        help="Build retrieval indexes and generated corpora.", no_args_is_help=True, rich_markup_mode=None
+    )
+    retriever_app = typer.Typer(
+        help="Serve a retrieval index over HTTP.", no_args_is_help=True, rich_markup_mode=None
+    )
     index_app.command("build")(build_command)
     index_app.command("kb")(kb_command)
     retriever_app.command("serve")(serve_command)

@@ -1,13 +1,12 @@
 """CLI: sft (a cold start on env demonstrations, or rejection sampling on successful episodes)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from agents.cli.envs_cmds import parse_kwargs
+from agents.cli.envs_cmds import KwargOption, parse_kwargs
+from agents.cli.flags import SFT_FLAGS, config_error
 from agents.cli.model_cmds import model_errors
 from agents.cli.run_cmds import check_envs
 
@@ -24,9 +23,7 @@ def sft_cmd(
         list[str] | None,
         typer.Option("--env", help="Env whose demonstrations to train on (repeat for several)."),
     ] = None,
-    kwarg: Annotated[
-        list[str] | None, typer.Option("--kwarg", help="Env keyword argument NAME=VALUE (JSON if it parses).")
-    ] = None,
+    kwarg: KwargOption = None,
     n: Annotated[int, typer.Option("-n", help="Demonstrations per env.")] = 64,
     from_trajectories: Annotated[
         list[Path] | None,
@@ -96,7 +93,7 @@ def sft_cmd(
             report_to=report_to,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise config_error(exc, (SFTConfig,), SFT_FLAGS) from None
     try:
         result = train_sft(cfg, log=typer.echo)
     except SFTDataError as exc:

@@ -44,10 +44,15 @@ class QueryError(ValueError):
     mistake, never the retriever failing."""
 
 
-def check_request(queries: Sequence[str], topk: int) -> None:
-    """Reject a bad request with a message saying what is wrong (shared by every retriever)."""
+def check_topk(topk: int) -> None:
+    """Reject a ``topk`` outside 1 to ``MAX_TOPK``."""
     if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= MAX_TOPK:
         raise ValueError(f"topk must be an int in [1, {MAX_TOPK}], got {topk!r}")
+
+
+def check_request(queries: Sequence[str], topk: int) -> None:
+    """Reject a bad request with a message saying what is wrong (shared by every retriever)."""
+    check_topk(topk)
     if isinstance(queries, str):
         raise ValueError("queries must be a list of strings, not one string")
     if not 1 <= len(queries) <= MAX_BATCH:

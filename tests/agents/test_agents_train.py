@@ -67,6 +67,11 @@ def test_grpo_steps_mask_env_tokens_and_plot_rewards(tiny_model_dir, tmp_path, m
     assert list(out.rglob("events.out.tfevents*")), "TensorBoard logs are missing"
     history = json.loads((out / "log_history.json").read_text())
     assert [h["step"] for h in history if "reward" in h] == [1, 2]
+    # TRL's raw log dicts go to the run's log file, not to the terminal
+    raw = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in raw if "reward" in r] == [1, 2] and "train_runtime" in raw[-1]
+    assert "{'loss'" not in result.output and "'reward'" not in result.output
+    assert "entropy " in result.output and "train_log.jsonl" in result.output
 
     trajs = list(load_jsonl(out / "trajectories.jsonl"))
     assert len(trajs) == 4 and len(captured) == 2
@@ -96,8 +101,8 @@ def test_train_rejects_bad_settings(tiny_model_dir, tmp_path):
         str(tmp_path),
     ]
     result = runner.invoke(app, [*args, "--loss-type", "ppo"])
-    assert result.exit_code != 0 and "loss_type" in result.output
+    assert result.exit_code != 0 and "--loss-type must be one of" in result.output
     result = runner.invoke(app, [*args, "--num-generations", "1"])
-    assert result.exit_code != 0 and "num_generations" in result.output
+    assert result.exit_code != 0 and "--num-generations must be in" in result.output
     result = runner.invoke(app, [*args, "--env-weight", "1", "--env-weight", "2"])
-    assert result.exit_code != 0 and "env_weights" in result.output
+    assert result.exit_code != 0 and "--env-weight: 2 weights" in result.output

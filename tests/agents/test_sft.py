@@ -252,7 +252,7 @@ def test_cli_sft_errors_are_one_line(tiny_model_dir, tmp_path):
         ([*model, "--env", "toolgym/Nope-v0"], "unknown env"),
         ([*model, "--env", "toolgym/Maze-v0", "--steps", "2", "--epochs", "1"], "not both"),
         ([*model, "--from-trajectories", str(tmp_path / "missing.jsonl")], "no file"),
-        ([*model, "--env", "toolgym/Maze-v0", "--lr", "2"], "learning_rate"),
+        ([*model, "--env", "toolgym/Maze-v0", "--lr", "2"], "--lr must be in"),
     ]
     for args, message in cases:
         result = runner.invoke(app, args)

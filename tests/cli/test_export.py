@@ -15,7 +15,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize("env_id", ["toolgym/Sudoku-v0", "toolgym/Zebra-v0", "toolgym/Sokoban-v0"])
 def test_jsonl_rows_are_deterministic_and_their_answers_verify(env_id, tmp_path):
-    args = ["export", env_id, "-n", "3", "--format", "jsonl", "--seed", "7", "-k", "difficulty=0.2"]
+    args = ["export", env_id, "-n", "3", "--format", "jsonl", "--seed", "7", "--kwarg", "difficulty=0.2"]
     first = runner.invoke(app, [*args, "--out", str(tmp_path / "a.jsonl")])
     second = runner.invoke(app, [*args, "--out", str(tmp_path / "b.jsonl")])
     assert first.exit_code == 0 and second.exit_code == 0, first.output

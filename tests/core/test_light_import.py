@@ -27,3 +27,34 @@ def test_gymnasium_imports_the_envs_from_a_module_prefixed_id():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "CountdownEnv"
+
+
+def test_import_envs_leaves_gymnasium_and_numpy_unimported_and_still_registers():
+    code = (
+        "import sys, envs\n"
+        "print(sorted(m for m in ('gymnasium', 'numpy') if m in sys.modules))\n"
+        "import gymnasium as gym\n"
+        "print(all(e.env_id in gym.registry for e in envs.ENVS))\n"
+        "print(type(gym.make('toolgym/Countdown-v0').unwrapped).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "True", "CountdownEnv"]
+
+
+def test_envs_register_when_gymnasium_came_first_or_was_only_looked_up():
+    code = (
+        "import importlib.util, gymnasium as gym, envs\n"
+        "print(all(e.env_id in gym.registry for e in envs.ENVS))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["True"], out.stderr
+    code = (
+        "import importlib.util, sys, envs\n"
+        "importlib.util.find_spec('gymnasium')  # a look-up, as libraries probe for packages\n"
+        "import gymnasium as gym\n"
+        "print(all(e.env_id in gym.registry for e in envs.ENVS))\n"
+        "print(any(type(f).__name__ == '_AfterImport' for f in sys.meta_path))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["True", "False"], out.stderr

@@ -1,9 +1,5 @@
 """The service: Search-R1's JSON, same ranking as embedded, clear 4xx errors, the HTTP client."""
 
-import socket
-import threading
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -26,7 +22,8 @@ def test_search_r1_shape_with_scores(client, retriever):
     result = resp.json()["result"]
     assert len(result) == len(QUERIES)
     for hits, q in zip(result, QUERIES, strict=True):
-        assert all(set(h) == {"document", "score"} and set(h["document"]) == {"id", "contents"} for h in hits)
+        assert all(set(h) == {"document", "score"} for h in hits)
+        assert all(set(h["document"]) == {"id", "contents", "title", "text"} for h in hits)
         expected = retriever.search(q, 3)
         assert [h["document"]["id"] for h in hits] == [p.id for p in expected]
         assert [h["score"] for h in hits] == pytest.approx([p.score for p in expected])
@@ -34,14 +31,12 @@ def test_search_r1_shape_with_scores(client, retriever):
 
 def test_search_r1_shape_without_scores_and_default_topk(client):
     result = client.post("/retrieve", json={"queries": QUERIES[:1]}).json()["result"]
-    assert len(result[0]) == 3 and set(result[0][0]) == {"id", "contents"}
+    assert len(result[0]) == 3 and set(result[0][0]) == {"id", "contents", "title", "text"}
 
 
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        ({"queries": [], "topk": 3}, 400, "queries must hold"),
-        ({"queries": ["ok", ""], "topk": 3}, 400, "non-empty"),
         ({"queries": ["ok"], "topk": 0}, 400, "topk"),
         ({"queries": ["ok"], "topk": 100000}, 400, "topk"),
         ({"queries": "ok"}, 422, "queries"),
@@ -70,30 +65,6 @@ def test_health_reports_index_and_cache(client, kb_index):
     assert info["cache"]["hits"] >= 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served(kb_index):
-    """The real service (uvicorn) on a free port, in a thread of this process, stopped afterwards."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(kb_index), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "service did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 def test_client_over_http_equals_embedded(served, retriever):
     client = RetrieverClient(served + "/retrieve")
     assert client.health()["documents"] == 800
@@ -101,8 +72,8 @@ def test_client_over_http_equals_embedded(served, retriever):
     assert client.search(QUERIES[0], 2) == retriever.search(QUERIES[0], 2)
 
 
-def test_client_raises_infra_error_when_service_is_down():
-    client = RetrieverClient(f"http://127.0.0.1:{_free_port()}", timeout=2)
+def test_client_raises_infra_error_when_service_is_down(free_port):
+    client = RetrieverClient(f"http://127.0.0.1:{free_port}", timeout=2)
     with pytest.raises(InfraError, match="unreachable"):
         client.search("anything", 3)
     with pytest.raises(InfraError):
