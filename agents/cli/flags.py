@@ -14,6 +14,7 @@ TRAIN_FLAGS = {
     "env_weights": "--env-weight",
     "env_kwargs": "--kwarg",
     "max_steps": "--steps",
+    "num_iterations": "--iterations",
     "learning_rate": "--lr",
     "max_tokens_per_turn": "--max-tokens",
     "max_concurrency": "--concurrency",
