@@ -191,6 +191,40 @@ def _looks_local(text: str) -> bool:
     return Path(Path(text).parts[0]).is_dir()
 
 
+def _hub_probe(repo_id: str) -> str:
+    """Whether the model hub has ``repo_id``: "cached", "found", "missing" or "unreachable" (one short
+    request, no retries: transformers would retry an unreachable hub for most of a minute)."""
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        return "cached"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return "unreachable"
+    try:
+        HfApi().model_info(repo_id, timeout=5)
+    except RepositoryNotFoundError:
+        return "missing"
+    except HfHubHTTPError:  # the hub answered (gated, private, rate-limited): transformers says more
+        return "found"
+    except Exception:  # no answer: DNS, connection, timeout, in whatever HTTP library the hub uses
+        return "unreachable"
+    return "found"
+
+
+def _hub_id(text: str) -> str:
+    """``text`` if the hub has it (or may have it: gated, private); else an ``UnknownModelError``."""
+    state = _hub_probe(text)
+    if state == "missing":
+        raise UnknownModelError(f"model {text!r} is not a local folder, a known name, or a model on the hub")
+    if state == "unreachable":
+        raise UnknownModelError(
+            f"model {text!r} is not a local folder or a known name, and the model hub cannot be reached "
+            f"to look for it; known names: {known_names()}"
+        )
+    return text
+
+
 def resolve_model(value: str | Path) -> str:
     """What to load for a ``--model`` value: an existing path as is; a registered name as its cached
     checkpoint (written on first use); a hub id (``owner/name``) as is, for transformers to find.
@@ -201,7 +235,7 @@ def resolve_model(value: str | Path) -> str:
     if text in REGISTRY:
         return str(write_checkpoint(text, cache_path(text)))
     if "/" in text.strip("/") and not _looks_local(text):
-        return text
+        return _hub_id(text)
     raise UnknownModelError(
         f"model {text!r} is neither a folder nor a known name; known names: {known_names()}"
     )

@@ -201,7 +201,8 @@ def test_a_failed_conversion_leaves_nothing(home, monkeypatch):
     assert list((home / "models").iterdir()) == []
 
 
-def test_paths_and_hub_ids_pass_through(tmp_path, home):
+def test_paths_and_hub_ids_pass_through(tmp_path, home, monkeypatch):
+    monkeypatch.setattr(models, "_hub_probe", lambda repo_id: "found")
     assert models.resolve_model(tmp_path) == str(tmp_path)
     assert models.resolve_model("Qwen/Qwen2.5-0.5B-Instruct") == "Qwen/Qwen2.5-0.5B-Instruct"
     assert not (home / "models").exists()
@@ -215,6 +216,27 @@ def test_a_missing_local_path_is_one_line(tmp_path, home, monkeypatch):
             models.resolve_model(missing)
     result = runner.invoke(app, ["train", "--env", "toolgym/Countdown-v0", "--model", "runs/nope"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("state", ["missing", "unreachable"])
+def test_a_hub_id_the_hub_lacks_or_cannot_answer_is_one_line(tmp_path, home, monkeypatch, state):
+    monkeypatch.chdir(tmp_path)  # no runs/ folder here: runs/nope could be a hub id
+    monkeypatch.setattr(models, "_hub_probe", lambda repo_id: state)
+    with pytest.raises(models.UnknownModelError, match="'runs/nope' is not a local folder"):
+        models.resolve_model("runs/nope")
+
+
+def test_a_missing_path_in_a_fresh_folder_fails_at_once_through_the_real_hub_client(
+    tmp_path, home, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # offline, the hub is unreachable; online, it has no runs/nope
+    result = runner.invoke(app, ["eval", "--env", "toolgym/Countdown-v0", "--model", "runs/nope"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        line
+        for line in result.output.strip().splitlines()
+        if line.startswith("error: model 'runs/nope' is not")
+    ]
 
 
 def test_unknown_name_lists_the_known_ones(home):
