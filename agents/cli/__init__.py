@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+import agents.cli.view_cmds as view_cmds
 from agents.cli import envs_cmds, export_cmds, model_cmds, run_cmds, sandbox_cmds, search_cmds, sft_cmds
 
 app = typer.Typer(
@@ -14,7 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds):
+for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds, view_cmds):
     _module.register(app)
 
 
