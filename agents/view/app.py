@@ -18,8 +18,9 @@ from agents.view.compare import CHANGES, Pairing
 from agents.view.episode import TokenTexts, episode_view, load_token_texts
 from agents.view.index import EpisodeIndex
 from agents.view.play import MAX_TURN_CHARS, PlayError, Playground
-from agents.view.query import SORT_KEYS, Filter, Selector, rows, summary, summary_json
+from agents.view.query import SORT_KEYS, Filter, Selector, rows
 from agents.view.runs import Run, Source, curves
+from agents.view.summary import summarize_index
 
 #: Hosts the server answers to: a page from any other name (DNS rebinding) gets a 400.
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "testserver"})
@@ -44,6 +45,27 @@ def clean(value: Any) -> Any:
     return value
 
 
+class SummaryCache:
+    """Summaries of filtered selections, the last few kept."""
+
+    def __init__(self, keep: int = 16):
+        self._cache: dict[tuple, dict[str, Any]] = {}
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def get(self, index: EpisodeIndex, flt: Filter, compute: Any) -> dict[str, Any]:
+        key = (id(index), index.generation, flt)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = compute()
+            with self._lock:
+                if len(self._cache) >= self._keep:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = hit
+        return hit
+
+
 @dataclass
 class Viewer:
     """The server's state: the sources with their indexes, the runs, the playground."""
@@ -55,6 +77,7 @@ class Viewer:
     playground: Playground | None = None
     play_env: dict[str, Any] | None = None
     selector: Selector = field(default_factory=Selector)
+    summaries: SummaryCache = field(default_factory=lambda: SummaryCache())
     _texts: dict[Path, TokenTexts | str] = field(default_factory=dict)
     _pairings: dict[tuple, Pairing] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -206,9 +229,16 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> F
     @app.get("/api/sources/{sid}/summary")
     def source_summary(sid: str, flt: Annotated[Filter, Depends(filter_params)]) -> dict[str, Any]:
         _, index = viewer.source(sid)
-        positions = viewer.selector.select(index, flt)
-        k, table = summary(index, positions)
-        return {**summary_json(k, table), "episodes": len(positions), "done": index.done}
+        if not index.done:  # computed once the whole file is indexed
+            return {"pending": True, "k": 1, "rows": [], "episodes": len(index)}
+        if flt == Filter():
+            return {**(index.summary() or {}), "filtered": False}
+        return {
+            **viewer.summaries.get(
+                index, flt, lambda: summarize_index(index, viewer.selector.select(index, flt))
+            ),
+            "filtered": True,
+        }
 
     @app.get("/api/sources/{sid}/episodes/{pos}")
     def episode(sid: str, pos: int) -> dict[str, Any]:

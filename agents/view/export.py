@@ -10,7 +10,7 @@ from typing import Any
 
 from agents.view.app import Viewer, asset, clean
 from agents.view.episode import episode_view
-from agents.view.query import rows, summary, summary_json
+from agents.view.query import rows
 from agents.view.runs import curves
 
 
@@ -34,10 +34,9 @@ def export_data(viewer: Viewer, max_episodes: int) -> dict[str, Any]:
         n = len(index)
         positions = np.arange(min(n, max_episodes))
         texts, _ = viewer.texts(source)
-        k, table = summary(index)
         sources[source.id] = {
             "rows": rows(index, positions),
-            "summary": {**summary_json(k, table), "episodes": n, "done": True},
+            "summary": {**(index.summary() or {}), "filtered": False},
             "episodes": {
                 str(p): {
                     **episode_view(index.read(p), texts),

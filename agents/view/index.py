@@ -32,8 +32,10 @@ except ImportError:  # pragma: no cover - orjson comes with the search extra
 INDEX_VERSION = 1
 #: ``seed`` of an episode that had none.
 SEED_NONE = int(np.iinfo(np.int64).min)
-#: Lines parsed between two points where the rows so far become visible to queries.
+#: Lines parsed between two points where the rows so far become visible to queries (the first rows
+#: sooner, for the first page).
 CHUNK_LINES = 2000
+FIRST_CHUNK_LINES = 100
 #: Malformed lines kept with their messages (all are counted).
 MAX_BAD_LINES = 1000
 
@@ -137,6 +139,13 @@ def _describe(exc: BaseException, last: bool) -> str:
     return text[:300]
 
 
+def _metrics_hash() -> str:
+    """A digest of ``agents.metrics``: a cached summary is recomputed when the eval's figures change."""
+    import agents.metrics
+
+    return hashlib.sha256(Path(agents.metrics.__file__).read_bytes()).hexdigest()[:12]
+
+
 def cache_dir() -> Path:
     """Where indexes are kept: ``$TOOLGYM_CACHE/view``, default ``~/.cache/toolgym/view``."""
     return Path(os.environ.get("TOOLGYM_CACHE") or Path.home() / ".cache" / "toolgym") / "view"
@@ -150,7 +159,7 @@ class EpisodeIndex:
         self.path = Path(path).resolve()
         st = self.path.stat()
         self.size = st.st_size
-        self.key = f"v{INDEX_VERSION}:{st.st_size}:{st.st_mtime_ns}"
+        self.key = f"v{INDEX_VERSION}:{st.st_size}:{st.st_mtime_ns}:{_metrics_hash()}"
         self.cache_file = (cache or cache_dir()) / (
             hashlib.sha256(str(self.path).encode()).hexdigest()[:24] + ".npz"
         )
@@ -161,6 +170,8 @@ class EpisodeIndex:
         self.done = False
         self.failure: str | None = None
         self.from_cache = False
+        self.summary_all: dict[str, Any] | None = None
+        self._summarized = threading.Event()
         self._chunks: list[dict[str, np.ndarray]] = []
         self._cols: dict[str, np.ndarray] | None = None
         self._lock = threading.Lock()
@@ -190,12 +201,13 @@ class EpisodeIndex:
     def build(self) -> None:
         """Read the file line by line; publish rows every ``CHUNK_LINES`` lines; save the cache."""
         rows: list[tuple] = []
+        chunk = FIRST_CHUNK_LINES
         try:
             with self.path.open("rb") as f:
                 offset = 0
                 for lineno, line in enumerate(f, 1):
                     n = len(line)
-                    if line.strip():
+                    if not line.isspace():
                         try:
                             row = parse_row(_loads(line), self.envs, self.tasks, self.answers)
                         except (ValueError, TypeError, RecursionError) as exc:
@@ -203,9 +215,9 @@ class EpisodeIndex:
                         else:
                             rows.append((offset, n, lineno, *row))
                     offset += n
-                    if len(rows) >= CHUNK_LINES:
+                    if len(rows) >= chunk:
                         self._publish(rows, offset)
-                        rows = []
+                        rows, chunk = [], CHUNK_LINES
                 self._publish(rows, offset)
         except OSError as exc:
             self.failure = f"{self.path}: {exc}"
@@ -215,12 +227,21 @@ class EpisodeIndex:
             self.done = True
             self.generation += 1
         self._finished.set()
+        from agents.view.summary import summarize_index
+
+        self.summary_all = summarize_index(self)
+        self._summarized.set()
         if self.failure is None:
             self._save_cache()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the index is complete; whether it is."""
         return self._finished.wait(timeout)
+
+    def summary(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The summary over every episode (computed once, after indexing, and cached with the index)."""
+        self._summarized.wait(timeout)
+        return self.summary_all
 
     def _bad(self, lineno: int, error: str) -> None:
         self.bad_count += 1
@@ -265,6 +286,7 @@ class EpisodeIndex:
             "answers": self.answers.values,
             "bad_lines": [[b.line, b.error] for b in self.bad_lines],
             "bad_count": self.bad_count,
+            "summary": self.summary_all,
         }
 
     def _save_cache(self) -> None:
@@ -290,6 +312,8 @@ class EpisodeIndex:
         self.answers = Strings(meta["answers"])
         self.bad_lines = [BadLine(int(n), str(e)) for n, e in meta["bad_lines"]]
         self.bad_count = int(meta["bad_count"])
+        self.summary_all = meta["summary"]
+        self._summarized.set()
         self._chunks, self._cols = [cols], cols
         self.bytes_done, self.done, self.from_cache = self.size, True, True
         self.generation = 1
@@ -324,4 +348,5 @@ class EpisodeIndex:
             "bad_lines": self.bad_count,
             "from_cache": self.from_cache,
             "failure": self.failure,
+            "envs": sorted(self.envs.values),
         }

@@ -1,16 +1,14 @@
-"""Filters, sorting and paging over an ``EpisodeIndex``, and the run summary through ``agents.metrics``
-(the figures of the eval table, computed by the same code)."""
+"""Filters, sorting and paging over an ``EpisodeIndex``."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import astuple, dataclass
 from typing import Any
 
 import numpy as np
 
-from agents.metrics import EvalSummary, summarize_by_env
 from agents.view.index import COLUMNS, SEED_NONE, EpisodeIndex
 
 #: Columns the table sorts on.
@@ -141,81 +139,3 @@ def rows(index: EpisodeIndex, positions: np.ndarray) -> list[dict[str, Any]]:
         del row["answer"]
         out.append(row)
     return out
-
-
-_SUMMARY_COLUMNS = (
-    "env",
-    "task",
-    "seed",
-    "success",
-    "answer",
-    "reward",
-    "error",
-    "turns",
-    "tool_calls",
-    "format_errors",
-)
-
-
-class _Episode:
-    """The fields of a ``Trajectory`` that ``agents.metrics.summarize`` reads, from the index."""
-
-    __slots__ = (
-        "env_id",
-        "task_id",
-        "seed",
-        "is_success",
-        "answer",
-        "reward",
-        "error",
-        "num_turns",
-        "num_tool_calls",
-        "format_errors",
-    )
-
-    def __init__(self, **fields: Any):
-        for name, value in fields.items():
-            setattr(self, name, value)
-
-
-def summary(index: EpisodeIndex, positions: np.ndarray | None = None) -> tuple[int, list[EvalSummary]]:
-    """(k, the eval table's rows) over these episodes (all when None): ``agents.metrics.summarize_by_env``
-    on the indexed fields, k being the largest number of samples of one task."""
-    cols = index.columns()
-    if positions is None:
-        positions = np.arange(len(cols["offset"]))
-    envs, tasks, answers = index.envs.values, index.tasks.values, index.answers.values
-    picked = {name: cols[name][positions].tolist() for name in _SUMMARY_COLUMNS}
-    episodes = [
-        _Episode(
-            env_id=envs[env],
-            task_id=tasks[task],
-            seed=None if seed == SEED_NONE else seed,
-            is_success=None if success < 0 else bool(success),
-            answer=None if answer < 0 else answers[answer],
-            reward=reward,
-            error="error" if error else None,
-            num_turns=turns,
-            num_tool_calls=tool_calls,
-            format_errors=format_errors,
-        )
-        for env, task, seed, success, answer, reward, error, turns, tool_calls, format_errors in zip(
-            *(picked[name] for name in _SUMMARY_COLUMNS), strict=True
-        )
-    ]
-    if not episodes:
-        return 1, []
-    k = max(Counter((e.env_id, e.task_id, e.seed) for e in episodes).values())
-    return k, summarize_by_env(episodes, k)  # type: ignore[arg-type]  (duck-typed trajectories)
-
-
-def summary_json(k: int, summaries: list[EvalSummary]) -> dict[str, Any]:
-    """The summary as JSON-safe data (NaN as null)."""
-    clean = [
-        {
-            name: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for name, v in s.to_dict().items()
-        }
-        for s in summaries
-    ]
-    return {"k": k, "rows": clean}

@@ -102,7 +102,7 @@ class EmbeddedApi {
     const offset = Number(p.offset || 0), limit = Number(p.limit || PAGE);
     return { total: rows.length, offset, limit, rows: rows.slice(offset, offset + limit), status: await this.status(sid) };
   }
-  async summary(sid) { return { ...this.data.sources[sid].summary, whole_run: true }; }
+  async summary(sid) { return this.data.sources[sid].summary; }
   async episode(sid, id) {
     const ep = this.data.sources[sid].episodes[id];
     if (!ep) throw new Error("this episode is not in the exported file");
@@ -168,6 +168,10 @@ function showTab(name) {
 function renderSummary(sum) {
   const box = document.getElementById("summary");
   box.replaceChildren();
+  if (sum.pending) {
+    box.append(el("p", { class: "muted" }, `the summary comes when the whole file is indexed (${sum.episodes.toLocaleString()} episodes so far)`));
+    return;
+  }
   if (!sum.rows.length) {
     box.append(el("p", { class: "muted" }, "no episodes match"));
     return;
@@ -177,9 +181,10 @@ function renderSummary(sum) {
     ["reward", (s) => fmt(s.mean_reward)], ["success", (s) => fmt(s.success_rate)]];
   if (k > 1) cols.push([`pass@${k}`, (s) => fmt(s.pass_at_k)], [`maj@${k}`, (s) => fmt(s.maj_at_k)], [`best@${k}`, (s) => fmt(s.best_of_k_reward)]);
   cols.push(["turns", (s) => fmt(s.turns, 2)], ["tools", (s) => fmt(s.tool_calls, 2)], ["fmt err", (s) => fmt(s.format_error_rate)]);
-  const title = sum.whole_run ? "summary of the whole run (the eval table's figures)" : `summary of the ${sum.episodes} episodes listed (the eval table's figures)`;
+  let title = sum.filtered ? `summary of the ${sum.episodes.toLocaleString()} episodes listed (the eval table's figures)` : `summary of all ${sum.episodes.toLocaleString()} episodes (the eval table's figures)`;
+  if (EMBEDDED && Object.keys(state.filters).length) title += "; filters apply to the table only in an exported file";
   box.append(el("table", { class: "grid", id: "summary-table" },
-    el("caption", { class: "muted" }, title + (sum.done === false ? ", indexing…" : "")),
+    el("caption", { class: "muted" }, title),
     el("thead", {}, el("tr", {}, cols.map(([n]) => el("th", {}, n)))),
     el("tbody", {}, sum.rows.map((s) => el("tr", {}, cols.map(([, f]) => el("td", {}, f(s))))))));
 }
@@ -221,9 +226,18 @@ function renderRows(data) {
     el("button", { disabled: end >= data.total, onclick: () => { state.offset += PAGE; loadEpisodes(); } }, "next ›"));
 }
 
+function renderEnvOptions(envs) {
+  const sel = document.querySelector("#filters select[name=env]");
+  if ([...sel.options].slice(1).map((o) => o.value).join("\n") === envs.join("\n")) return;
+  const keep = sel.value;
+  sel.replaceChildren(el("option", { value: "" }, "any"), ...envs.map((e) => el("option", { value: e }, shortEnv(e))));
+  sel.value = keep;
+}
+
 function renderProgress(st) {
   const p = document.getElementById("progress");
   if (!st) return p.replaceChildren();
+  renderEnvOptions(st.envs || []);
   const parts = [];
   if (!st.done) parts.push(`indexing… ${Math.round((100 * st.bytes_done) / Math.max(1, st.bytes))}%, ${st.episodes.toLocaleString()} episodes so far`);
   else parts.push(`${st.episodes.toLocaleString()} episodes`);
@@ -237,12 +251,12 @@ async function loadEpisodes() {
   renderHead();
   const params = { ...state.filters, sort: state.sort, desc: state.desc, offset: state.offset, limit: PAGE };
   try {
-    const [data, sum] = await Promise.all([api.episodes(sid, params), api.summary(sid, state.filters)]);
+    const data = await api.episodes(sid, params);
     if (sid !== state.source) return;
     renderRows(data);
-    renderSummary(sum);
     renderProgress(data.status);
     setStatus("");
+    api.summary(sid, state.filters).then((sum) => sid === state.source && renderSummary(sum)).catch((e) => setStatus(e.message, true));
     if (data.status && !data.status.done) setTimeout(() => sid === state.source && loadEpisodes(), 700);
   } catch (e) {
     setStatus(e.message, true);
@@ -273,11 +287,6 @@ function selectSource(sid) {
   state.offset = 0;
   state.selected = null;
   document.getElementById("episode").replaceChildren();
-  const envSelect = document.querySelector("#filters select[name=env]");
-  api.summary(sid, {}).then((sum) => {
-    const envs = sum.rows.map((r) => r.env_id).filter((e) => e !== "all");
-    envSelect.replaceChildren(el("option", { value: "" }, "any"), ...envs.map((e) => el("option", { value: e }, shortEnv(e))));
-  }).catch(() => {});
   loadEpisodes();
   loadBadLines();
 }
