@@ -454,9 +454,9 @@ async function loadCurves() {
     const c = await api.curves(sel.value);
     const first = ["reward", "env_success", "kl", "frac_reward_zero_std"];
     const names = [...first, ...Object.keys(c.series).filter((n) => !first.includes(n)).sort()];
-    box.replaceChildren(el("p", { class: "muted" }, `${c.steps.length} logged steps`),
+    box.replaceChildren(el("div", {}, el("p", { class: "muted" }, `${c.steps.length} logged steps`),
       names.map((n) => chart(n, c.steps, c.series[n] || [])),
-      run.files.includes("reward.png") ? el("details", {}, el("summary", {}, "the run's reward.png"), el("img", { src: api.fileUrl(run.id, "reward.png"), alt: "reward plot" })) : null);
+      run.files.includes("reward.png") ? el("details", {}, el("summary", {}, "the run's reward.png"), el("img", { src: api.fileUrl(run.id, "reward.png"), alt: "reward plot" })) : null));
   } catch (e) {
     box.replaceChildren(el("p", { class: "warn" }, e.message));
   }
@@ -466,12 +466,12 @@ async function loadCurves() {
 
 async function loadPlayEnvs() {
   const form = document.getElementById("play-form");
-  const sel = form.elements.env_id;
-  if (sel.options.length) return;
   if (!state.config.play) {
     form.replaceChildren(el("p", { class: "muted" }, EMBEDDED ? "playing needs the server: toolgym play ID --web" : "the playground is off"));
     return;
   }
+  const sel = form.elements.env_id;
+  if (sel.options.length) return;
   const envs = await api.playEnvs();
   sel.replaceChildren(...envs.map((e) => el("option", { value: e.id, title: e.description }, e.id)));
   const pre = state.config.play_env;
