@@ -334,10 +334,14 @@ function tokenPanel(tv) {
 function episodePanel(ep, title) {
   const outcome = ep.error ? el("span", { class: "no" }, "infrastructure error") : yesNo(ep.is_success, "solved", "not solved");
   const reference = ep.has_reference ? (ep.reference ?? "(none)") : "not recorded in this trajectory (written before references were saved)";
-  const head = el("table", { class: "kv" },
-    el("tr", {}, el("td", {}, "env"), el("td", {}, ep.env_id), el("td", {}, "task"), el("td", {}, ep.task_id), el("td", {}, "seed"), el("td", {}, ep.seed ?? "-"), el("td", {}, "sample"), el("td", {}, ep.sample)),
-    el("tr", {}, el("td", {}, "outcome"), el("td", {}, outcome), el("td", {}, "reward"), el("td", {}, fmt(ep.reward)), el("td", {}, "parts"), el("td", { colspan: 3 }, components(ep.reward_components))),
-    el("tr", {}, el("td", {}, "answer"), el("td", { colspan: 3, class: "answer" }, el("pre", {}, ep.answer ?? "(none)")), el("td", {}, "reference"), el("td", { colspan: 3, class: "reference" }, el("pre", {}, reference))));
+  const fact = (label, value) => el("span", { class: "fact" }, el("span", { class: "muted" }, label + " "), value);
+  const head = [
+    el("div", { class: "facts" }, fact("env", ep.env_id), fact("task", ep.task_id), fact("seed", ep.seed ?? "-"), fact("sample", ep.sample),
+      fact("outcome", outcome), fact("reward", fmt(ep.reward)), components(ep.reward_components) ? fact("parts", components(ep.reward_components)) : null),
+    el("table", { class: "kv" },
+      el("tr", {}, el("td", { class: "muted" }, "answer"), el("td", { class: "answer" }, el("pre", {}, ep.answer ?? "(none)"))),
+      el("tr", {}, el("td", { class: "muted" }, "reference"), el("td", { class: "reference" }, el("pre", {}, reference)))),
+  ];
   const convo = [];
   for (const m of ep.prompt) {
     if (m.role === "system") convo.push(el("details", { class: "msg system" }, el("summary", { class: "role" }, "system prompt"), el("pre", {}, m.content)));
