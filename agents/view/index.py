@@ -38,6 +38,8 @@ CHUNK_LINES = 2000
 FIRST_CHUNK_LINES = 100
 #: Malformed lines kept with their messages (all are counted).
 MAX_BAD_LINES = 1000
+#: Cached indexes kept; the least recently written go first.
+MAX_CACHED = 64
 
 COLUMNS: dict[str, Any] = {
     "offset": np.int64,  # byte offset of the line
@@ -296,6 +298,9 @@ class EpisodeIndex:
             meta = np.frombuffer(json.dumps(self._meta()).encode(), dtype=np.uint8)
             np.savez(tmp, _meta=meta, **self.columns())
             os.replace(tmp, self.cache_file)
+            cached = sorted(self.cache_file.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
+            for old in cached[:-MAX_CACHED]:
+                old.unlink(missing_ok=True)
         except OSError:  # a read-only or full cache folder: the index is simply rebuilt next time
             pass
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import astuple, dataclass
 from typing import Any
@@ -97,15 +98,17 @@ class Selector:
     def __init__(self, keep: int = 8):
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._keep = keep
+        self._lock = threading.Lock()
 
     def select(self, index: EpisodeIndex, flt: Filter, sort: str = "line", desc: bool = False) -> np.ndarray:
         if sort not in SORT_KEYS:
             raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
         key = (id(index), index.generation, astuple(flt), sort, desc)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
         cols = index.columns()
         positions = np.flatnonzero(flt.mask(index, cols))
         if sort != "line" or desc:
@@ -114,9 +117,10 @@ class Selector:
             if desc and values.dtype.kind not in "if":
                 order = order[::-1]
             positions = positions[order]
-        self._cache[key] = positions
-        while len(self._cache) > self._keep:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = positions
+            while len(self._cache) > self._keep:
+                self._cache.popitem(last=False)
         return positions
 
 
