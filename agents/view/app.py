@@ -3,8 +3,10 @@ named by number, never by path, so nothing outside them can be asked for) and th
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -312,13 +314,26 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> F
 
     @app.post("/api/play/start")
     def play_start(body: StartBody) -> dict[str, Any]:
-        return clean(_playground(viewer).start(body.env_id, body.seed, body.protocol, body.difficulty))
+        with _env_failures("reset"):
+            return clean(_playground(viewer).start(body.env_id, body.seed, body.protocol, body.difficulty))
 
     @app.post("/api/play/{session}/step")
     def play_step(session: str, body: StepBody) -> dict[str, Any]:
-        return clean(_playground(viewer).step(session, body.text))
+        with _env_failures("step"):
+            return clean(_playground(viewer).step(session, body.text))
 
     return app
+
+
+@contextlib.contextmanager
+def _env_failures(what: str) -> Iterator[None]:
+    """An env that fails (a service down, a missing index) is a 500 whose detail says why."""
+    try:
+        yield
+    except (PlayError, HTTPException):
+        raise
+    except Exception as exc:
+        raise HTTPException(500, f"the env's {what} failed: {type(exc).__name__}: {exc}"[:500]) from exc
 
 
 def _host(header: str) -> str:

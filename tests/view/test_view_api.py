@@ -226,3 +226,16 @@ def test_play_bad_input(view_cache: Path):
         c.post("/api/play/start", content="env_id=x", headers={"content-type": "text/plain"}).status_code
         == 422
     )
+
+
+def test_an_env_that_fails_is_a_500_that_says_why(view_cache: Path):
+    viewer = make_viewer([])
+    c = TestClient(create_app(viewer), raise_server_exceptions=False)
+    sid = c.post("/api/play/start", json={"env_id": "toolgym/Countdown-v0", "seed": 0}).json()["session"]
+
+    def broken(action: str):
+        raise ConnectionError("sandbox service down")
+
+    viewer.playground._sessions[sid].env.step = broken
+    r = c.post(f"/api/play/{sid}/step", json={"text": "x"})
+    assert r.status_code == 500 and "ConnectionError: sandbox service down" in r.json()["detail"]
