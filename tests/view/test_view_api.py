@@ -239,3 +239,14 @@ def test_an_env_that_fails_is_a_500_that_says_why(view_cache: Path):
     viewer.playground._sessions[sid].env.step = broken
     r = c.post(f"/api/play/{sid}/step", json={"text": "x"})
     assert r.status_code == 500 and "ConnectionError: sandbox service down" in r.json()["detail"]
+
+
+def test_a_file_removed_or_cut_after_opening_is_a_4xx(tmp_path: Path, view_cache: Path):
+    path = save_jsonl(synthetic(3, k=1), tmp_path / "t.jsonl")
+    c = client([path])
+    path.write_text(path.read_text()[:50])  # cut short under the server
+    r = c.get("/api/sources/0/episodes/1")
+    assert r.status_code == 409 and "changed since it was indexed" in r.json()["detail"]
+    path.unlink()
+    r = c.get("/api/sources/0/episodes/0")
+    assert r.status_code == 409 and "No such file" in r.json()["detail"]

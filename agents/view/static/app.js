@@ -242,6 +242,7 @@ function renderProgress(st) {
   if (!st.done) parts.push(`indexing… ${Math.round((100 * st.bytes_done) / Math.max(1, st.bytes))}%, ${st.episodes.toLocaleString()} episodes so far`);
   else parts.push(`${st.episodes.toLocaleString()} episodes`);
   if (st.failure) parts.push(st.failure);
+  if (state.config.note) parts.push(state.config.note);
   p.replaceChildren(el("span", { class: st.failure ? "warn" : "muted" }, parts.join("; ")));
 }
 
@@ -568,7 +569,6 @@ async function main() {
   document.getElementById("curve-run").addEventListener("change", loadCurves);
   document.getElementById("play-form").addEventListener("submit", startPlay);
   document.getElementById("play-turn").addEventListener("submit", sendTurn);
-  if (EMBEDDED) setStatus(cfg.note || "", false);
 
   const hash = new URLSearchParams(location.hash.slice(1));
   if (cfg.sources.length) {
