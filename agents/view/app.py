@@ -25,7 +25,7 @@ from agents.view.runs import Run, Source, curves
 from agents.view.summary import summarize_index
 
 #: Hosts the server answers to: a page from any other name (DNS rebinding) gets a 400.
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "testserver"})
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The page's assets, by name.
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
 MAX_PAGE = 500
@@ -79,7 +79,7 @@ class Viewer:
     playground: Playground | None = None
     play_env: dict[str, Any] | None = None
     selector: Selector = field(default_factory=Selector)
-    summaries: SummaryCache = field(default_factory=lambda: SummaryCache())
+    summaries: SummaryCache = field(default_factory=SummaryCache)
     _texts: dict[Path, TokenTexts | str] = field(default_factory=dict)
     _pairings: dict[tuple, Pairing] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -13,12 +13,15 @@ from view_helpers import synthetic
 from agents.trajectory import save_jsonl
 from agents.view.app import create_app, make_viewer
 
+#: The server answers only to local host names (not TestClient's default "testserver").
+LOCAL = "http://127.0.0.1:8765"
+
 
 def client(paths: list[Path], **kwargs) -> TestClient:
     viewer = make_viewer(paths, **kwargs)
     for index in viewer.indexes.values():
         assert index.wait(60) and index.summary(timeout=60) is not None
-    return TestClient(create_app(viewer))
+    return TestClient(create_app(viewer), base_url=LOCAL)
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +111,7 @@ def test_paths_outside_the_runs_are_never_served(runs: dict[str, Path], view_cac
 
 def test_a_foreign_host_name_is_refused(big: TestClient):
     assert big.get("/api/config", headers={"host": "evil.example:8765"}).status_code == 400
+    assert big.get("/api/config", headers={"host": "testserver"}).status_code == 400
     assert big.get("/api/config", headers={"host": "127.0.0.1:8765"}).status_code == 200
     assert big.get("/api/config", headers={"host": "[::1]:8765"}).status_code == 200
 
@@ -197,7 +201,7 @@ def test_train_curves(runs: dict[str, Path], view_cache: Path):
 
 @pytest.mark.parametrize("protocol", ["json", "xml"])
 def test_play_an_env_in_either_protocol(view_cache: Path, protocol: str):
-    c = TestClient(create_app(make_viewer([])))
+    c = TestClient(create_app(make_viewer([])), base_url=LOCAL)
     assert any(e["id"] == "toolgym/Countdown-v0" for e in c.get("/api/play/envs").json())
     start = c.post(
         "/api/play/start", json={"env_id": "toolgym/Countdown-v0", "seed": 3, "protocol": protocol}
@@ -216,7 +220,7 @@ def test_play_an_env_in_either_protocol(view_cache: Path, protocol: str):
 
 
 def test_play_bad_input(view_cache: Path):
-    c = TestClient(create_app(make_viewer([])))
+    c = TestClient(create_app(make_viewer([])), base_url=LOCAL)
     assert c.post("/api/play/start", json={"env_id": "toolgym/Nope-v0"}).status_code == 400
     r = c.post("/api/play/start", json={"env_id": "toolgym/Countdown-v0", "protocol": "yaml"})
     assert r.status_code == 400 and "protocol" in r.json()["detail"]
@@ -230,7 +234,7 @@ def test_play_bad_input(view_cache: Path):
 
 def test_an_env_that_fails_is_a_500_that_says_why(view_cache: Path):
     viewer = make_viewer([])
-    c = TestClient(create_app(viewer), raise_server_exceptions=False)
+    c = TestClient(create_app(viewer), base_url=LOCAL, raise_server_exceptions=False)
     sid = c.post("/api/play/start", json={"env_id": "toolgym/Countdown-v0", "seed": 0}).json()["session"]
 
     def broken(action: str):
