@@ -94,6 +94,16 @@ def _number(rec: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
+_INT64 = 2**63
+
+
+def _sample(rec: dict[str, Any]) -> int:
+    sample = _number(rec, "sample", 0)
+    if not -_INT64 < sample < _INT64:
+        raise ValueError("sample is out of range")
+    return int(sample)
+
+
 def parse_row(rec: Any, envs: Strings, tasks: Strings, answers: Strings) -> tuple:
     """The index columns (after offset, length and line) of one parsed record; ``ValueError`` when it
     is not a trajectory."""
@@ -106,8 +116,10 @@ def parse_row(rec: Any, envs: Strings, tasks: Strings, answers: Strings) -> tupl
     if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
         raise ValueError("turns is not a list of objects")
     seed = rec.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError("seed is not an integer")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not _INT64 > seed > SEED_NONE
+    ):
+        raise ValueError("seed is not a 64-bit integer")
     success = rec.get("is_success")
     answer = rec.get("answer")
     tool_calls = 0
@@ -120,7 +132,7 @@ def parse_row(rec: Any, envs: Strings, tasks: Strings, answers: Strings) -> tupl
         envs.code(env_id),
         tasks.code(str(rec.get("task_id", ""))),
         SEED_NONE if seed is None else seed,
-        int(_number(rec, "sample", 0)),
+        _sample(rec),
         _number(rec, "reward", 0.0),
         -1 if success is None else int(bool(success)),
         rec.get("error") is not None,
@@ -221,8 +233,8 @@ class EpisodeIndex:
                         self._publish(rows, offset)
                         rows, chunk = [], CHUNK_LINES
                 self._publish(rows, offset)
-        except OSError as exc:
-            self.failure = f"{self.path}: {exc}"
+        except Exception as exc:  # an unreadable file, or a bug: said on the page, never a hang
+            self.failure = f"indexing {self.path} stopped: {type(exc).__name__}: {exc}"
         with self._lock:
             self._cols = self._concat()
             self._chunks = [self._cols]
@@ -231,8 +243,10 @@ class EpisodeIndex:
         self._finished.set()
         from agents.view.summary import summarize_index
 
-        self.summary_all = summarize_index(self)
-        self._summarized.set()
+        try:
+            self.summary_all = summarize_index(self)
+        finally:
+            self._summarized.set()
         if self.failure is None:
             self._save_cache()
 
