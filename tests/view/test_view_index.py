@@ -52,6 +52,7 @@ def test_malformed_lines_are_reported_by_number_and_skipped(tmp_path: Path, view
         "not json at all",
         good[1],
         "[1, 2]",
+        json.dumps({"env_id": "toolgym/Countdown-v0", "seed": 2**70}),
         "",
         json.dumps({"task_id": "x"}),
         good[2],
@@ -60,11 +61,12 @@ def test_malformed_lines_are_reported_by_number_and_skipped(tmp_path: Path, view
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join(lines))  # the last line is cut short and has no newline
     index = EpisodeIndex.open(path, background=False)
-    assert len(index) == 3
-    assert [b.line for b in index.bad_lines] == [2, 4, 6, 8]
-    assert "env_id is missing" in index.bad_lines[2].error
-    assert "cut short" in index.bad_lines[3].error
-    assert index.columns()["line"].tolist() == [1, 3, 7]
+    assert len(index) == 3 and index.failure is None
+    assert [b.line for b in index.bad_lines] == [2, 4, 5, 7, 9]
+    assert "64-bit" in index.bad_lines[2].error
+    assert "env_id is missing" in index.bad_lines[3].error
+    assert "cut short" in index.bad_lines[4].error
+    assert index.columns()["line"].tolist() == [1, 3, 8]
     assert index.read(2)["sample"] == 0 and index.read(2)["seed"] == 1
 
 
