@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,19 +82,30 @@ def view_command(
         from agents.view.export import write_html
 
         out = write_html(viewer, html, max_episodes)
+        _report_bad_lines(viewer)
         total = sum(len(i) for i in viewer.indexes.values())
         typer.echo(
             f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {total} episodes in {len(viewer.sources)} file(s))"
         )
         return
-    bad = ", ".join(
-        f"{s.label}: {viewer.indexes[s.id].bad_count}"
-        for s in viewer.sources
-        if viewer.indexes[s.id].bad_count
-    )
-    if bad:
-        typer.echo(f"malformed lines skipped: {bad}", err=True)
+    threading.Thread(target=_report_bad_lines, args=(viewer,), daemon=True).start()
     serve(viewer, port, f"{len(viewer.sources)} trajectories file(s)")
+
+
+def _report_bad_lines(viewer: Any) -> None:
+    """Once each file is indexed, one line on stderr for its malformed lines (the page lists them all)."""
+    for source in viewer.sources:
+        index = viewer.indexes[source.id]
+        index.wait()
+        if index.failure:
+            typer.echo(f"{source.label}: {index.failure}", err=True)
+        if index.bad_count:
+            first = index.bad_lines[0]
+            typer.echo(
+                f"{source.label}: {index.bad_count} malformed line(s) skipped, the first at line {first.line}: "
+                f"{first.error}",
+                err=True,
+            )
 
 
 def serve_play(env_id: str, seed: int | None, kwargs: dict[str, Any], port: int) -> None:

@@ -66,6 +66,22 @@ def test_html_is_one_self_contained_file(runs: dict[str, Path], tmp_path: Path):
     assert html.count("</script>") == 2  # the data cannot close its element early
 
 
+def test_malformed_lines_are_said_on_stderr(runs: dict[str, Path], tmp_path: Path):
+    cut = tmp_path / "cut.jsonl"
+    text = runs["eval"].read_text()
+    cut.write_text(text + "{oops\n" + text)
+    r = toolgym(
+        "view",
+        str(cut),
+        "--html",
+        str(tmp_path / "x.html"),
+        env={**os.environ, "TOOLGYM_CACHE": str(tmp_path)},
+    )
+    assert r.returncode == 0, r.stderr
+    assert "1 malformed line(s) skipped, the first at line 10:" in r.stderr
+    assert "18 episodes" in r.stdout
+
+
 def test_view_serves_on_its_port(runs: dict[str, Path], tmp_path: Path):
     env = {**os.environ, "TOOLGYM_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen(
