@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -55,7 +55,7 @@ class SummaryCache:
         self._keep = keep
         self._lock = threading.Lock()
 
-    def get(self, index: EpisodeIndex, flt: Filter, compute: Any) -> dict[str, Any]:
+    def get(self, index: EpisodeIndex, flt: Filter, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         key = (id(index), index.generation, flt)
         with self._lock:
             hit = self._cache.get(key)

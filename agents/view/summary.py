@@ -36,7 +36,17 @@ class _Episode:
                  "num_tool_calls", "format_errors")  # fmt: skip
 
     def __init__(
-        self, env_id, task_id, seed, is_success, answer, reward, error, turns, tool_calls, fmt_errors
+        self,
+        env_id: str,
+        task_id: str,
+        seed: int | None,
+        is_success: bool | None,
+        answer: str | None,
+        reward: float,
+        error: str | None,
+        turns: int,
+        tool_calls: int,
+        fmt_errors: int,
     ):
         self.env_id, self.task_id, self.seed, self.is_success = env_id, task_id, seed, is_success
         self.answer, self.reward, self.error = answer, reward, error
