@@ -148,6 +148,7 @@ class RolloutEngine:
             sample=spec.sample,
             messages=messages,
             tools=tools,
+            reference=getattr(getattr(env.unwrapped, "task", None), "answer", None),
         )
         ids: list[int] = []
         if self.renderer is not None:

@@ -34,7 +34,8 @@ class Turn:
 
 @dataclass
 class Trajectory:
-    """A whole episode: its prompt, its turns, its return and how it ended."""
+    """A whole episode: its prompt, its turns, its return and how it ended; ``reference`` is the task's
+    reference answer (for reading episodes; never shown to the model)."""
 
     env_id: str
     task_id: str
@@ -51,6 +52,7 @@ class Trajectory:
     error: str | None = None
     terminated: bool = False
     truncated: bool = False
+    reference: str | None = None
 
     @property
     def completion_ids(self) -> list[int]:

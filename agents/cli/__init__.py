@@ -2,6 +2,7 @@
 
 import typer
 
+import agents.cli.view_cmds as view_cmds
 from agents.cli import envs_cmds, export_cmds, model_cmds, run_cmds, sandbox_cmds, search_cmds, sft_cmds
 
 app = typer.Typer(
@@ -13,7 +14,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: typer's rich help imports ~0.2 s of rich, markdown and pygments
 )
 
-for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds):
+for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds, view_cmds):
     _module.register(app)
 
 

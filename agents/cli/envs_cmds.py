@@ -133,8 +133,14 @@ def play_command(
     env_id: Annotated[str, typer.Argument(help="A registered env id.")],
     seed: Annotated[int | None, typer.Option(help="Seed of the task.")] = None,
     kwarg: KwargOption = None,
+    web: Annotated[bool, typer.Option("--web", help="Play in the browser (the view page).")] = False,
+    port: Annotated[int, typer.Option(help="Port of --web on 127.0.0.1 (0: any free one).")] = 8765,
 ) -> None:
-    """Play an episode in the terminal: you type the model's turns."""
+    """Play an episode in the terminal (or with --web in the browser): you type the model's turns."""
+    if web:
+        from agents.cli.view_cmds import serve_play
+
+        return serve_play(env_id, seed, parse_kwargs(kwarg), port)
     env = make_env(env_id, parse_kwargs(kwarg))
     try:
         obs, info = env.reset(seed=seed)
