@@ -45,7 +45,7 @@ def test_missing_paths_and_bad_env_are_one_line_errors(tmp_path: Path):
     for args, says in [
         (["view", str(tmp_path / "nope.jsonl")], "no such file or folder"),
         (["play", "toolgym/Nope-v0", "--web"], "unknown env"),
-        (["play", "toolgym/Countdown-v0", "--web", "-k", "protocol=yaml"], "protocol must be one of"),
+        (["play", "toolgym/Countdown-v0", "--web", "--kwarg", "protocol=yaml"], "protocol must be one of"),
     ]:
         r = toolgym(*args)
         assert r.returncode == 2, (args, r.stderr)
