@@ -4,7 +4,9 @@
 step when asked for logprobs. Rollouts repeat one long prefix many times (every task of an env shares
 its system prompt; a GRPO group is one prompt ``num_generations`` times), so this loop prefills the
 common prefix of a micro-batch once, each distinct prompt's remainder once, then copies the KV cache
-to the rows. It keeps only the sampled token's logprob, and drops finished rows from the batch.
+to the rows. It keeps only the sampled token's logprob, and drops finished rows from the batch. Its
+KV cache grows in place (room for the whole decode is reserved at the prefill), where transformers'
+dynamic cache concatenates every layer's keys and values at every step.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def decode(
     row_of = [uniq.setdefault(tuple(p), len(uniq)) for p in prompts]
     distinct = [list(p) for p in uniq]
     shared = max(0, min(common_prefix_len(distinct), min(len(p) for p in distinct) - 1))
-    cache = _new_cache(model)
+    cache = _new_cache(model, reserve=max_tokens + 1)
     mask_prefix = torch.ones((1, shared), dtype=torch.long, device=device)
     with torch.no_grad():
         if shared > 0:
@@ -188,10 +190,62 @@ def cache_kwarg(model: Any) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
-def _new_cache(model: Any) -> Any:
+def _new_cache(model: Any, reserve: int = 0) -> Any:
+    """A dynamic KV cache; its plain full-attention layers grow in place with ``reserve`` tokens of room."""
     from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
 
     try:
-        return DynamicCache(config=model.config)
+        cache = DynamicCache(config=model.config)
     except TypeError:  # older transformers
         return DynamicCache()
+    layers = getattr(cache, "layers", None)
+    if reserve and layers and all(type(layer) is DynamicLayer for layer in layers):
+        growing = _growing_layer_class()
+        cache.layers = [growing(reserve) for _ in layers]
+    return cache
+
+
+_GROWING: Any = None
+
+
+def _growing_layer_class() -> Any:
+    """transformers' ``DynamicLayer`` whose keys and values are views into a buffer with room to grow:
+    a decode step writes one position instead of copying the whole cache (the parent's ``torch.cat``).
+    Anything that replaces the tensors (row selection, reordering) is noticed and copied into a new
+    buffer at the next update."""
+    global _GROWING
+    if _GROWING is not None:
+        return _GROWING
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        def __init__(self, reserve: int) -> None:
+            super().__init__()
+            self.reserve = reserve
+            self._buffers: Any = None  # (keys, values) buffers that self.keys/self.values are views of
+            self._view: Any = None
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            n = self.get_seq_length()
+            end = n + key_states.shape[-2]
+            bufs = self._buffers
+            if bufs is None or self._view is not self.keys or end > bufs[0].shape[-2]:
+                bufs = tuple(
+                    new.new_empty((*new.shape[:2], end + self.reserve, new.shape[-1]))
+                    for new in (key_states, value_states)
+                )
+                if n:
+                    bufs[0][:, :, :n].copy_(self.keys)
+                    bufs[1][:, :, :n].copy_(self.values)
+                self._buffers = bufs
+            bufs[0][:, :, n:end].copy_(key_states)
+            bufs[1][:, :, n:end].copy_(value_states)
+            self.keys, self.values = bufs[0][:, :, :end], bufs[1][:, :, :end]
+            self._view = self.keys
+            return self.keys, self.values
+
+    _GROWING = GrowingLayer
+    return GrowingLayer
