@@ -243,17 +243,33 @@ def test_which_envs_may_block():
 def test_cheap_steps_run_inline_and_blocking_ones_in_the_pool(tiny_tokenizer):
     for env_id, cls, on_main in (("cheap-probe", _CheapProbeEnv, True), ("probe", _ProbeEnv, False)):
         cls.threads = []
-        backend = _Player(tiny_tokenizer, (_demos(env_id, {}, list(range(8)))))
+        backend = _Player(tiny_tokenizer, _demos(env_id, {}, list(range(12))))
         with RolloutEngine(backend, env_pool=EnvPool(_make)) as engine:
             trajs = engine.run(_specs(env_id, {}, list(range(4))))
             submitted: list[Any] = []
             pool_submit, pool_map = engine._pool.submit, engine._pool.map
             engine._pool.submit = lambda *a, s=pool_submit, n=submitted: n.append(a) or s(*a)
             engine._pool.map = lambda *a, m=pool_map, n=submitted: n.append(a) or m(*a)
-            trajs += engine.run(_specs(env_id, {}, list(range(4, 8))))
+            # 4 envs from the pool and 4 new ones (of a key now known to be cheap, or not)
+            trajs += engine.run(_specs(env_id, {}, list(range(4, 12))))
         assert all(t.is_success for t in trajs)
         main = threading.main_thread().name
-        assert len(cls.threads) == 8
+        assert len(cls.threads) == 12
         assert all((name == main) is on_main for name in cls.threads), cls.threads
-        # a batch of cheap envs, once their envs are pooled, never touches the thread pool
+        # a batch of cheap envs, once their key is known, never touches the thread pool
         assert (submitted == []) is on_main
+
+
+def test_a_full_pool_closes_what_it_cannot_keep():
+    pool = EnvPool(lambda spec: _Scripted(), max_idle=1)
+    spec = EpisodeSpec("scripted")
+    a, b = pool.make(spec), pool.make(spec)
+    pool.put(pool.key(spec), a)
+    pool.put(pool.key(spec), b)
+    assert not a.closed and b.closed and pool.idle() == 1
+    assert pool.take(pool.key(spec)) is a and pool.take(pool.key(spec)) is None
+    assert not pool.cheap(pool.key(spec))  # a plain env may block
+    with pytest.raises(ValueError, match="max_idle"):
+        EnvPool(max_idle=-1)
+    with pytest.raises(ValueError, match="not both"):
+        RolloutEngine(_Player(None, {}), make_env=_make, env_pool=EnvPool())
