@@ -1,20 +1,23 @@
 """The batched multi-turn rollout engine.
 
-Each turn it generates for every live episode in one batch, then steps the envs concurrently in a
-thread pool bounded by ``max_concurrency`` (env ``step`` is synchronous and may block on a tool), and
-appends each env's reply. Episodes end on their own; trajectories are token-in/token-out.
+Each turn it generates for every live episode in one batch, then steps the envs and appends each
+env's reply. A step that may block (a tool, a sandbox, a search service: the env's ``step_may_block``)
+runs in a thread pool bounded by ``max_concurrency``; a cheap one runs inline, so a batch of cheap
+envs pays no thread hand-off. Envs come from an ``EnvPool`` and go back to it when their episode
+ended cleanly, so the next ``run`` resets them instead of making new ones. Episodes end on their own;
+trajectories are token-in/token-out.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.backends.base import Backend, Generation, GenerationRequest, SamplingConfig
 from agents.chat import ChatRenderer
+from agents.env_pool import EnvPool, PoolKey, step_may_block
 from agents.trajectory import Trajectory, Turn
 
 THINK_OPEN, THINK_CLOSE, WAIT = "<think>", "</think>", "Wait"
@@ -70,29 +73,44 @@ class _Episode:
     traj: Trajectory
     ids: list[int]  # the whole token sequence so far (None-free only with a tokenizer)
     done: bool = False
+    key: PoolKey = ("", "")
+    inline: bool = False  # step on the main thread (the env's step cannot block)
+    clean: bool = False  # the env ended the episode itself, with no error: fit for reuse
 
 
 class RolloutEngine:
-    """Runs many episodes of one or several envs at once with one backend."""
+    """Runs many episodes of one or several envs at once with one backend.
+
+    Envs come from ``env_pool`` (pass one to keep envs across engines, as training does per step);
+    without one the engine keeps its own, closed with the engine. A custom ``make_env`` alone gets a
+    pool that reuses nothing (its env may depend on more than the env id and kwargs).
+    """
 
     def __init__(
         self,
         backend: Backend,
         config: RolloutConfig | None = None,
         make_env: Callable[[EpisodeSpec], Any] | None = None,
+        env_pool: EnvPool | None = None,
     ):
         self.backend = backend
         self.config = config or RolloutConfig()
-        self.make_env = make_env or _gym_make
+        if env_pool is not None and make_env is not None:
+            raise ValueError("give make_env or env_pool, not both (an EnvPool takes its own make_env)")
+        self._owns_envs = env_pool is None
+        if env_pool is None:
+            env_pool = EnvPool() if make_env is None else EnvPool(make_env, max_idle=0)
+        self.envs = env_pool
         tok = getattr(backend, "tokenizer", None)
         self.renderer = ChatRenderer(tok) if tok is not None else None
         if self.config.think_budget is not None and self.renderer is None:
             raise ValueError("budget forcing needs a backend with a tokenizer")
         self._pool = ThreadPoolExecutor(max_workers=self.config.max_concurrency, thread_name_prefix="env")
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if self._owns_envs:
+            self.envs.close()
 
     def __enter__(self) -> RolloutEngine:
         return self
@@ -106,39 +124,72 @@ class RolloutEngine:
         self, specs: Sequence[EpisodeSpec], on_episode_end: Callable[[Trajectory], None] | None = None
     ) -> list[Trajectory]:
         """Run every episode to its end; trajectories come back in the order of ``specs``."""
-        episodes = list(self._pool.map(self._start, specs))
-        for ep in episodes:
-            if ep.done and on_episode_end:
-                on_episode_end(ep.traj)
-        for _ in range(self.config.max_turns):
-            live = [ep for ep in episodes if not ep.done]
-            if not live:
-                break
-            gens = self._generate(live)
-            list(self._pool.map(self._step, live, gens))
-            for ep in live:
+        episodes = self._start_all(specs)
+        try:
+            for ep in episodes:
                 if ep.done and on_episode_end:
                     on_episode_end(ep.traj)
-        for ep in episodes:
-            if not ep.done:
-                ep.traj.truncated = True
-                ep.done = True
-                if on_episode_end:
-                    on_episode_end(ep.traj)
-            if ep.env is not None:
-                ep.env.close()
+            for _ in range(self.config.max_turns):
+                live = [ep for ep in episodes if not ep.done]
+                if not live:
+                    break
+                gens = self._generate(live)
+                self._step_all(live, gens)
+                for ep in live:
+                    if ep.done and on_episode_end:
+                        on_episode_end(ep.traj)
+            for ep in episodes:
+                if not ep.done:
+                    ep.traj.truncated = True
+                    ep.done = True
+                    if on_episode_end:
+                        on_episode_end(ep.traj)
+        finally:
+            self._release(episodes)
         return [ep.traj for ep in episodes]
 
-    def _start(self, spec: EpisodeSpec) -> _Episode:
-        env = None
+    def _release(self, episodes: list[_Episode]) -> None:
+        """Hand each env back to the pool when the env itself ended its episode with no error; close
+        it otherwise (an error, an exception, an episode the engine cut short)."""
+        for ep in episodes:
+            if ep.env is None:
+                continue
+            if ep.clean:
+                self.envs.put(ep.key, ep.env)
+            else:
+                ep.env.close()
+            ep.env = None
+
+    def _start_all(self, specs: Sequence[EpisodeSpec]) -> list[_Episode]:
+        """Start every episode. Inline: a pooled env that cannot block is reset, and a new env of a key
+        known not to block is made and reset. In the thread pool: the rest (envs that may block, new
+        envs of a key not seen yet)."""
+        episodes: list[_Episode | None] = [None] * len(specs)
+        later: list[tuple[int, EpisodeSpec, PoolKey, Any]] = []
+        for i, spec in enumerate(specs):
+            key = self.envs.key(spec)
+            env = self.envs.take(key)
+            inline = self.envs.cheap(key) if env is None else not step_may_block(env)
+            if inline:
+                episodes[i] = self._start(spec, key, env)
+            else:
+                later.append((i, spec, key, env))
+        if later:
+            started = self._pool.map(lambda job: self._start(*job[1:]), later)
+            for (i, *_), ep in zip(later, started, strict=True):
+                episodes[i] = ep
+        return episodes  # type: ignore[return-value]
+
+    def _start(self, spec: EpisodeSpec, key: PoolKey, env: Any | None) -> _Episode:
         try:
-            env = self.make_env(spec)
+            if env is None:
+                env = self.envs.make(spec)
             options = {"task_id": spec.task_id} if spec.task_id is not None else None
             _, info = env.reset(seed=spec.seed, options=options)
         except Exception as exc:  # an env that cannot start is this episode's error, not the batch's
             traj = Trajectory(spec.env_id, spec.task_id or "", spec.seed, spec.sample, [], [])
             traj.error = f"reset failed: {type(exc).__name__}: {exc}"
-            return _Episode(spec=spec, env=env, traj=traj, ids=[], done=True)
+            return _Episode(spec=spec, env=env, traj=traj, ids=[], done=True, key=key)
         messages = [dict(m) for m in info["messages"]]
         tools = list(info.get("tools") or []) if _template_renders_tools(env) else []
         traj = Trajectory(
@@ -154,10 +205,26 @@ class RolloutEngine:
         if self.renderer is not None:
             ids = self.renderer.prompt_ids(messages, tools)
             traj.prompt_ids = list(ids)
-        return _Episode(spec=spec, env=env, traj=traj, ids=ids)
+        return _Episode(spec=spec, env=env, traj=traj, ids=ids, key=key, inline=not step_may_block(env))
+
+    def _step_all(self, live: list[_Episode], gens: list[Generation | None]) -> None:
+        """Step every live env: the ones that may block in the thread pool, meanwhile the rest inline."""
+        futures: list[Future[None]] = [
+            self._pool.submit(self._step, ep, gen)
+            for ep, gen in zip(live, gens, strict=True)
+            if not ep.inline
+        ]
+        try:
+            for ep, gen in zip(live, gens, strict=True):
+                if ep.inline:
+                    self._step(ep, gen)
+        finally:
+            wait(futures)
+        for f in futures:
+            f.result()
 
     def _step(self, ep: _Episode, gen: Generation | None) -> None:
-        """Step one env with the model's turn; record the reply. Runs in a pool thread."""
+        """Step one env with the model's turn; record the reply. Runs inline or in a pool thread."""
         if gen is None:  # no room left in the context
             ep.traj.truncated, ep.done = True, True
             return
@@ -185,6 +252,7 @@ class RolloutEngine:
             traj.is_success = info.get("is_success")
             traj.answer = _final_answer(ep.env, gen.text)
             ep.done = True
+            ep.clean = traj.error is None
             return
         env_messages = [dict(m) for m in info.get("messages") or []]
         turn.env_messages = env_messages
@@ -347,11 +415,3 @@ def _final_answer(env: Any, text: str) -> str | None:
     except Exception:  # an env without the protocol API: no answer to vote on
         return None
     return None if answer is None else str(answer).strip()
-
-
-def _gym_make(spec: EpisodeSpec) -> Any:
-    import gymnasium as gym
-
-    import envs  # noqa: F401  (registers the toolgym envs)
-
-    return gym.make(spec.env_id, **spec.env_kwargs)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from agents.backends.base import Generation, GenerationRequest, SamplingConfig
+from agents.env_pool import EnvPool
 from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
 from agents.trajectory import Trajectory, save_jsonl
 
@@ -229,8 +230,11 @@ def policy_backend(trainer: Any) -> Any:
     return HFBackend(trainer.accelerator.unwrap_model(trainer.model), tokenizer=tokenizer)
 
 
-def make_rollout_func(cfg: TrainConfig, trajectories_path: Path | None = None):
-    """TRL's ``rollout_func``: play the batch's episodes with the current policy."""
+def make_rollout_func(
+    cfg: TrainConfig, trajectories_path: Path | None = None, env_pool: EnvPool | None = None
+):
+    """TRL's ``rollout_func``: play the batch's episodes with the current policy. Its envs stay in
+    ``env_pool`` (one of its own if none is given) from step to step: each step resets them."""
     rollout_cfg = RolloutConfig(
         sampling=SamplingConfig(max_tokens=cfg.max_tokens_per_turn, temperature=cfg.temperature),
         max_turns=cfg.max_turns,
@@ -238,9 +242,11 @@ def make_rollout_func(cfg: TrainConfig, trajectories_path: Path | None = None):
         max_total_tokens=cfg.max_total_tokens,
     )
 
+    envs = env_pool if env_pool is not None else EnvPool()
+
     def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, Any]:
         specs = specs_from_prompts(prompts, cfg.env_kwargs)
-        with RolloutEngine(policy_backend(trainer), rollout_cfg) as engine:
+        with RolloutEngine(policy_backend(trainer), rollout_cfg, env_pool=envs) as engine:
             trajectories = engine.run(specs)
         if trajectories_path is not None:
             save_jsonl(trajectories, trajectories_path, append=True)
@@ -361,6 +367,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         peft_config = LoraConfig(
             r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
         )
+    env_pool = EnvPool()  # the rollout envs, kept from step to step
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[env_reward],
@@ -368,14 +375,17 @@ def train(cfg: TrainConfig) -> TrainResult:
         train_dataset=build_dataset(cfg),
         processing_class=tokenizer,
         peft_config=peft_config,
-        rollout_func=make_rollout_func(cfg, traj_path),
+        rollout_func=make_rollout_func(cfg, traj_path, env_pool),
         callbacks=[step_printer(cfg.max_steps, log_path=out / LOG_FILE)],
     )
     install_prefix_sharing(model)  # the policy's forward, patched by TRL with its fused LM head
     for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line
         trainer.remove_callback(noisy)
     before = held_out_eval(cfg, model, tokenizer, out / "held_out_before.jsonl") if cfg.eval_tasks else []
-    trainer.train()
+    try:
+        trainer.train()
+    finally:
+        env_pool.close()
     trainer.save_model(str(out / "final"))
     after = []
     if cfg.eval_tasks:

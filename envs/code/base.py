@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from envs.code.grading import Grader
 from envs.code.interpreter import Interpreter, sandbox_for
@@ -54,6 +54,7 @@ class CodeEnv(ToolEnv):
 
     config_cls = CodeConfig
     config: CodeConfig
+    step_may_block: ClassVar[bool] = True  # the python tool and the graders wait on the sandbox
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
         super().__init__(render_mode=render_mode, **kwargs)

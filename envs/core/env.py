@@ -40,6 +40,10 @@ class ToolEnv(gym.Env[str, str]):
     config_cls: ClassVar[type[Config]] = Config
     episode_defaults: ClassVar[dict[str, Any]] = {}
     supports_check: ClassVar[bool] = False
+    #: Whether ``step`` may block on something outside the process (a sandbox, a service, I/O, a
+    #: slow tool): an agent loop then runs it off its main thread; ``False`` promises a cheap,
+    #: CPU-only step that is fine to run inline. Unknown tools may block, so the default is ``True``.
+    step_may_block: ClassVar[bool] = True
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
         episode_kwargs, rest = EpisodeConfig.split_kwargs({**self.episode_defaults, **kwargs})

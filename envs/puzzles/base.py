@@ -22,6 +22,7 @@ class PuzzleEnv(ToolEnv):
 
     family: ClassVar[str]
     supports_check = True
+    step_may_block: ClassVar[bool] = False  # tools and verifiers are pure CPU work
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 2}
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):

@@ -87,6 +87,7 @@ class SearchEnv(ToolEnv):
     episode_defaults: ClassVar[dict[str, Any]] = {"max_turns": 5}
     mask_tag: ClassVar[str] = "information"
     task_prefix: ClassVar[str] = "kb"
+    step_may_block: ClassVar[bool] = True  # the search tool may wait on a retrieval service
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
         super().__init__(render_mode=render_mode, **kwargs)
