@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.envs_cmds import KwargOption, make_env, parse_kwargs
+from agents.cli.env_args import KwargOption, make_env, parse_kwargs
 
 
 class ExportFormat(StrEnum):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.envs_cmds import KwargOption, kwarg_message, parse_kwargs
+from agents.cli.env_args import KwargOption, kwarg_message, parse_kwargs
 from agents.cli.flags import EVAL_FLAGS, TRAIN_FLAGS, config_error
 from agents.cli.model_cmds import model_errors
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from agents.cli.envs_cmds import KwargOption, parse_kwargs
+from agents.cli.env_args import KwargOption, parse_kwargs
 from agents.cli.flags import SFT_FLAGS, config_error
 from agents.cli.model_cmds import model_errors
 from agents.cli.run_cmds import check_envs

@@ -110,7 +110,7 @@ def _report_bad_lines(viewer: Any) -> None:
 
 def serve_play(env_id: str, seed: int | None, kwargs: dict[str, Any], port: int) -> None:
     """``toolgym play ID --web``: the page's playground on one env."""
-    from agents.cli.envs_cmds import make_env
+    from agents.cli.env_args import make_env
 
     make_env(env_id, kwargs).close()  # an unknown id or a bad kwarg is a CLI error before serving
     _need_server()
