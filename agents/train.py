@@ -170,16 +170,31 @@ def rollout_output(trajectories: list[Trajectory]) -> dict[str, Any]:
     }
 
 
+#: Rewards handed to TRL are rounded to multiples of 2**-REWARD_BITS (see ``exact_reward``).
+REWARD_BITS = 12
+
+
+def exact_reward(reward: float) -> float:
+    """``reward`` rounded to a multiple of 2**-12, so that TRL's float32 mean of a group whose rewards
+    are all equal is exactly that reward (for |reward| < 16 and groups of up to 256). Unrounded, a
+    group of eight -0.3 or 0.9 rewards gets a float32 mean one ulp off, a std of about 3e-8 (not
+    "zero" to TRL), and every sample the same advantage of about -3e-4 after division by std + 1e-4:
+    a gradient from a group with nothing to learn, which Adam scales up to full-size steps when every
+    group of a step is like that, and which the step line counted as "signal"."""
+    scale = float(2**REWARD_BITS)
+    return round(float(reward) * scale) / scale
+
+
 def env_reward(
     prompts: list[Any], completions: list[Any], env_reward: list[float], **kwargs: Any
 ) -> list[float]:
-    """TRL reward function: the env's episode return, computed during the rollout."""
+    """TRL reward function: the env's episode return, computed during the rollout (``exact_reward``)."""
     log_metric = kwargs.get("log_metric")
     if log_metric is not None:
         for key in ("env_success", "env_turns", "env_tool_calls"):
             if key in kwargs:
                 log_metric(key, float(np.mean(kwargs[key])))
-    return [float(r) for r in env_reward]
+    return [exact_reward(r) for r in env_reward]
 
 
 class TRLServerBackend:

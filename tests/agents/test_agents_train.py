@@ -116,3 +116,31 @@ def test_iterations_reach_trl(tiny_model_dir, tmp_path):
     cfg = TrainConfig(env_ids=("toolgym/Countdown-v0",), model=str(tiny_model_dir), num_iterations=3,
                       output_dir=str(tmp_path), report_to="none")  # fmt: skip
     assert grpo_config(cfg).num_iterations == 3
+
+
+@pytest.mark.parametrize("reward", [-0.4, -0.3, -0.2, -0.1, 0.0, 0.9, 1.0, 0.123456, -15.7])
+@pytest.mark.parametrize("group", [2, 4, 8, 16, 64, 256])
+def test_a_group_of_equal_rewards_gets_no_advantage(reward, group):
+    """TRL's group normalization, on what ``env_reward`` hands it: equal rewards are zero std and zero
+    advantage, not a std of ~3e-8 that division by std + 1e-4 turns into an advantage of ~3e-4."""
+    import torch
+    from trl.trainer.utils import nanstd
+
+    from agents.train import env_reward
+
+    rewards = torch.tensor(env_reward([], [], [reward] * group), dtype=torch.float32).view(-1, group)
+    mean, std = torch.nanmean(rewards, dim=1), nanstd(rewards, dim=1)
+    advantages = (rewards - mean.unsqueeze(1)) / (std.unsqueeze(1) + 1e-4)
+    assert std.item() == 0.0 and bool((advantages == 0).all())
+    assert abs(env_reward([], [], [reward])[0] - reward) <= 2**-13
+
+
+def test_unrounded_equal_rewards_did_get_an_advantage():
+    """The bug ``exact_reward`` fixes, as TRL computes it: eight rewards of -0.3 (three format errors)."""
+    import torch
+    from trl.trainer.utils import nanstd
+
+    rewards = torch.tensor([-0.3] * 8, dtype=torch.float32).view(1, 8)
+    std = nanstd(rewards, dim=1)
+    advantage = (rewards[0, 0] - torch.nanmean(rewards)) / (std + 1e-4)
+    assert std.item() > 1e-8 and abs(advantage.item()) > 1e-4
