@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from envs.core.errors import InfraError
 from rewards.answer import completion_text
+from rewards.errors import InfraError
 
 
 class RewardFunction:
