@@ -7,8 +7,8 @@ with --warmup batches each and then, in rounds of 40 batches, until the server t
 CPU while idle (its JIT compilers are done; a fast server reaches its warm-up count before they are); the
 client sends the same 64-query batches (top-3) to each, alternating, then single-query requests.
 
-    python benchmarks/search_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
-    python benchmarks/search_service.py --entities 5000  # a quick run
+    python benchmarks/retrieval_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
+    python benchmarks/retrieval_service.py --entities 5000  # a quick run
 
 Reports queries/s, p50/p90 batch latency, p50 single-query latency, each server's peak memory, the
 ratio, and the machine's load average (other processes share the cores).

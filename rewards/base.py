@@ -99,7 +99,7 @@ class Combined:
 
 
 def combine(weights: Mapping[RewardFunction, float]) -> Combined:
-    """``combine({exact_match: 1.0, format_reward: 0.1})``: a weighted sum that reports its parts."""
+    """``combine({exact_match: 1.0, tool_cost: 1.0})``: a weighted sum that reports its parts."""
     for fn in weights:
         if not isinstance(fn, RewardFunction):
             raise TypeError(f"combine takes @reward functions, got {fn!r}")
