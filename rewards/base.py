@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from envs.core.errors import InfraError
 from rewards.answer import completion_text
+from rewards.errors import InfraError
 
 
 class RewardFunction:
@@ -99,7 +99,7 @@ class Combined:
 
 
 def combine(weights: Mapping[RewardFunction, float]) -> Combined:
-    """``combine({exact_match: 1.0, format_reward: 0.1})``: a weighted sum that reports its parts."""
+    """``combine({exact_match: 1.0, tool_cost: 1.0})``: a weighted sum that reports its parts."""
     for fn in weights:
         if not isinstance(fn, RewardFunction):
             raise TypeError(f"combine takes @reward functions, got {fn!r}")

@@ -14,9 +14,9 @@ import threading
 from fractions import Fraction
 from typing import Any
 
-from envs.core.errors import InfraError
 from rewards.answer import extract_answer
 from rewards.base import reward
+from rewards.errors import InfraError
 
 _STARTUP_TIMEOUT_S = 120.0
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")

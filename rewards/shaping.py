@@ -1,25 +1,8 @@
-"""Shaping rewards: format, tool-call cost and length."""
+"""Shaping rewards: tool-call cost and length."""
 
 from __future__ import annotations
 
-import re
-
-from envs.core.protocol import get_protocol, is_placeholder_answer
 from rewards.base import reward
-
-
-@reward
-def format_reward(completion: str, protocol: str = "xml", **_: object) -> float:
-    """1.0 when the completion gives exactly one well-formed final answer in ``protocol`` and no
-    malformed call, else 0.0. An empty or placeholder answer (``<answer>...</answer>``) is not a
-    well-formed answer."""
-    proto = get_protocol(protocol)
-    turn = proto.parse(completion, {})
-    if turn.errors or turn.answer is None or is_placeholder_answer(turn.answer):
-        return 0.0
-    if protocol == "xml":
-        return float(len(re.findall(r"<answer>", completion)) == 1)
-    return float(completion.count('"answer"') >= 1)
 
 
 @reward

@@ -21,7 +21,7 @@ def build_command(
     dense: Annotated[bool, typer.Option(help="Also build a dense (faiss) index in OUT_DIR/dense.")] = False,
 ) -> None:
     """Build a BM25 index from {"id", "contents"} or {"id", "title", "text"} JSONL lines."""
-    from envs.search.index import build_index, fetch_prebuilt
+    from retrieval.index import build_index, fetch_prebuilt
 
     try:
         if prebuilt:
@@ -35,7 +35,7 @@ def build_command(
         build_index(corpus, out_dir, threads=threads or None, overwrite=overwrite)
         console().print(f"BM25 index: {out_dir}")
         if dense:
-            from envs.search.dense import build_dense_index
+            from retrieval.dense import build_dense_index
 
             console().print(f"dense index: {build_dense_index(corpus, out_dir / 'dense')}")
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
@@ -93,7 +93,7 @@ def serve_command(
     ] = 16_384,
 ) -> None:
     """Serve Search-R1's POST /retrieve and GET /health over an index."""
-    from envs.search.service import serve
+    from retrieval.service import serve
 
     try:
         serve(index, host=host, port=port, cache_size=cache, threads=threads or None, max_batch=max_batch)

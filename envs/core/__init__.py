@@ -10,6 +10,7 @@ from envs.core.protocol import (
     Protocol,
     ToolCall,
     XmlProtocol,
+    format_reward,
     get_protocol,
 )
 from envs.core.spaces import AnyText
@@ -35,6 +36,7 @@ __all__ = [
     "XmlProtocol",
     "check_choice",
     "check_range",
+    "format_reward",
     "get_protocol",
     "tool",
 ]

@@ -1,14 +1,10 @@
-"""Errors that the env API raises or reports."""
+"""Errors that the env API raises or reports (``InfraError`` is the rewards' own: one type for both)."""
 
 from __future__ import annotations
 
+from rewards.errors import InfraError
 
-class InfraError(RuntimeError):
-    """An infrastructure failure (sandbox down, retriever down, verifier timeout).
-
-    Envs never score it as a reward: the episode ends with ``info["error"]`` set and
-    ``info["is_success"] = None``, and reward functions return ``None`` for it.
-    """
+__all__ = ["EpisodeEndedError", "InfraError"]
 
 
 class EpisodeEndedError(RuntimeError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from envs.core.tool import Tool
+from rewards.base import reward
 
 ANSWER = "answer"
 
@@ -285,3 +286,17 @@ def get_protocol(name: str) -> Protocol:
         return PROTOCOLS[name]()
     except KeyError:
         raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {name!r}") from None
+
+
+@reward
+def format_reward(completion: str, protocol: str = "xml", **_: object) -> float:
+    """1.0 when the completion gives exactly one well-formed final answer in ``protocol`` and no
+    malformed call, else 0.0. An empty or placeholder answer (``<answer>...</answer>``) is not a
+    well-formed answer. A reward function: it scores TRL batches and goes into ``rewards.combine``."""
+    proto = get_protocol(protocol)
+    turn = proto.parse(completion, {})
+    if turn.errors or turn.answer is None or is_placeholder_answer(turn.answer):
+        return 0.0
+    if protocol == "xml":
+        return float(len(re.findall(r"<answer>", completion)) == 1)
+    return float(completion.count('"answer"') >= 1)

@@ -9,16 +9,17 @@ the episode as an infrastructure error, never as a reward of 0.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, ToolArgumentError, ToolEnv, check_range, tool
-from envs.search.kb import KBConfig, KnowledgeBase, generate_kb
+from envs.core import Config, InfraError, Task, ToolArgumentError, ToolEnv, check_range, tool
+from envs.search.kb import KBConfig, KnowledgeBase, default_index_dir, generate_kb
 from envs.search.qa_data import QAExample, load_qa
-from envs.search.retriever import Passage, QueryError, Retriever, get_retriever
+from retrieval import RETRIEVER_URL_ENV, Passage, QueryError, Retriever, RetrieverError, get_retriever
 
 _MAX_SEED = 2**63 - 1
 
@@ -135,12 +136,11 @@ class SearchEnv(ToolEnv):
         """The retriever, opened on first use (after any fork)."""
         if self._retriever is None:
             c = self.config
+            url = c.retriever_url or os.environ.get(RETRIEVER_URL_ENV) or None
             index_dir = c.index_dir
-            if index_dir is None and c.retriever_url is None and c.data_path is None:
-                from envs.search.index import default_index_dir
-
-                index_dir = str(default_index_dir(c.kb_config()))
-            self._retriever = get_retriever(c.retriever_url, index_dir)
+            if url is None and index_dir is None and c.data_path is None:
+                index_dir = str(default_index_dir(c.kb_config()))  # the knowledge base's own index
+            self._retriever = get_retriever(url, index_dir)
         return self._retriever
 
     @tool(result_tag="information")
@@ -156,6 +156,8 @@ class SearchEnv(ToolEnv):
             passages = self.retriever.search(query, self.config.topk)
         except QueryError as e:  # a query the index refuses as written is the model's mistake
             raise ToolArgumentError(f"search refused the query: {e}") from None
+        except RetrieverError as e:  # the retriever failing is never the model's mistake
+            raise InfraError(str(e)) from e
         self._retrieved.extend(p.id for p in passages)
         return format_passages(passages)
 

@@ -5,16 +5,21 @@ Entities (people, cities, countries, companies, books) have attributes and funct
 so a question whose chain follows ``h - 1`` relations and then asks an attribute needs ``h`` passages.
 Every name is invented, so no model has seen the answers. ``distractors`` adds passages per entity that
 mention it without stating any fact about it, which makes retrieval by name alone harder.
+``default_index_dir`` gives a knowledge base's BM25 index, built once into toolgym's cache.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from retrieval.index import META_FILE, build_index
 
 TYPES = ("person", "city", "country", "company", "book")
 # Share of each entity type, in the order of TYPES.
@@ -449,3 +454,28 @@ def generate_kb(config: KBConfig | None = None) -> KnowledgeBase:
 def config_json(config: KBConfig) -> str:
     """The config as JSON, stored next to a generated corpus."""
     return json.dumps(asdict(config), sort_keys=True)
+
+
+def cache_dir() -> Path:
+    """toolgym's cache: env ``TOOLGYM_CACHE``, default ``~/.cache/toolgym``."""
+    return Path(os.environ.get("TOOLGYM_CACHE") or Path.home() / ".cache" / "toolgym")
+
+
+def default_index_dir(config: KBConfig | None = None) -> Path:
+    """The BM25 index of a generated knowledge base (default config unless given), built on first use.
+
+    Later calls, from any process, reuse it; a file lock makes concurrent first uses build it once.
+    """
+    config = config or KBConfig()
+    root = cache_dir() / "search" / config.key()
+    index = root / "index"
+    if (index / META_FILE).is_file():
+        return index
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (index / META_FILE).is_file():
+            corpus = generate_kb(config).write_corpus(root / "corpus.jsonl")
+            (root / "config.json").write_text(config_json(config))
+            build_index(corpus, index, overwrite=True)
+    return index

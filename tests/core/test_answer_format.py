@@ -8,8 +8,8 @@ import gymnasium as gym
 import pytest
 
 import envs  # noqa: F401  (registers the envs)
+from envs.core import format_reward
 from envs.core.protocol import is_placeholder_answer
-from rewards import format_reward
 
 ENV_IDS = [i for i in gym.registry if i.startswith("toolgym/")]
 CASES = [(i, p, {}) for i in ENV_IDS for p in ("xml", "json")] + [

@@ -1,14 +1,24 @@
-"""``import envs`` and the CLI's start stay light: no model, training or retrieval library."""
+"""``import envs`` and the CLI's start stay light: no model, training, retrieval or web library."""
 
 import subprocess
 import sys
 
-HEAVY = ("torch", "transformers", "trl", "vllm", "pyserini", "jnius", "faiss", "sentence_transformers")
+HEAVY = (
+    "torch",
+    "transformers",
+    "trl",
+    "vllm",
+    "pyserini",
+    "jnius",
+    "faiss",
+    "sentence_transformers",
+    "fastapi",
+)
 
 
 def test_import_envs_loads_no_heavy_library():
     code = (
-        "import sys, envs, rewards, sandbox, gymnasium as gym\n"
+        "import sys, envs, rewards, sandbox, retrieval, gymnasium as gym\n"
         "for e in envs.ENVS: gym.spec(e.env_id)\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )

@@ -2,7 +2,10 @@
 
 import json
 
-from envs.core import get_protocol, tool
+import pytest
+
+from envs.core import format_reward, get_protocol, tool
+from rewards import combine, exact_match
 
 
 @tool(result_tag="information")
@@ -78,3 +81,16 @@ def test_descriptions_and_schemas():
     schemas = js.schemas([search])
     assert [s["function"]["name"] for s in schemas] == ["search", "answer"]
     assert json.dumps(schemas[0]) in js.describe([search])
+
+
+def test_format_reward_scores_one_well_formed_answer_in_either_protocol():
+    assert format_reward("<think>..</think><answer>x</answer>") == 1.0
+    assert format_reward("<answer>x") == 0.0
+    assert format_reward("<answer>x</answer><answer>y</answer>") == 0.0
+    answer_call = '<tool_call>{"name": "answer", "arguments": {"answer": "x"}}</tool_call>'
+    assert format_reward(answer_call, protocol="json") == 1.0
+    rubric = combine({exact_match: 1.0, format_reward: 0.2})
+    assert rubric(completions=["<answer>4</answer>", "<answer>4"], answer=["4", "4"]) == [
+        pytest.approx(1.2),
+        0.0,
+    ]

@@ -9,7 +9,7 @@ import pytest
 
 import envs  # noqa: F401  (registers the envs)
 from envs.core import InfraError, Task, ToolArgumentError, ToolEnv, Verdict, tool
-from envs.search.retriever import QueryError
+from retrieval import QueryError
 
 
 class FailingEnv(ToolEnv):

@@ -77,15 +77,6 @@ def test_trl_batch_calling_convention():
 
 
 def test_shaping_rewards():
-    assert R.format_reward("<think>..</think><answer>x</answer>") == 1.0
-    assert R.format_reward("<answer>x") == 0.0
-    assert R.format_reward("<answer>x</answer><answer>y</answer>") == 0.0
-    assert (
-        R.format_reward(
-            '<tool_call>{"name": "answer", "arguments": {"answer": "x"}}</tool_call>', protocol="json"
-        )
-        == 1.0
-    )
     assert R.tool_cost("", num_tool_calls=3, cost_per_call=0.1) == pytest.approx(-0.3)
     assert R.length_penalty("x" * 100, max_chars=100) == 0.0
     assert R.length_penalty("x" * 150, max_chars=100) == pytest.approx(-0.5)
@@ -93,16 +84,16 @@ def test_shaping_rewards():
 
 
 def test_combined_rewards_report_their_parts():
-    rubric = R.combine({R.exact_match: 1.0, R.format_reward: 0.2, R.tool_cost: 1.0})
-    parts = rubric.parts("<answer>4</answer>", answer="4", num_tool_calls=2)
+    rubric = R.combine({R.exact_match: 1.0, R.length_penalty: 0.5, R.tool_cost: 1.0})
+    parts = rubric.parts("<answer>4</answer>", answer="4", num_tool_calls=2, max_chars=12)
     assert parts == {
         "exact_match": 1.0,
-        "format_reward": 1.0,
+        "length_penalty": pytest.approx(-0.5),
         "tool_cost": pytest.approx(-0.04),
-        "total": pytest.approx(1.16),
+        "total": pytest.approx(0.71),
     }
-    assert rubric(completions=["<answer>4</answer>", "no"], answer=["4", "4"], num_tool_calls=[0, 0]) == [
-        pytest.approx(1.2),
+    assert rubric(completions=["<answer>4</answer>", "no"], answer=["4", "4"], num_tool_calls=[1, 0]) == [
+        pytest.approx(0.98),
         0.0,
     ]
     with pytest.raises(TypeError):

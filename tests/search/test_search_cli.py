@@ -5,12 +5,12 @@ import json
 from typer.testing import CliRunner
 
 from agents.cli import app
-from envs.search.retriever import LuceneRetriever
+from retrieval import LuceneRetriever
 
 runner = CliRunner()
 
 
-def test_kb_then_build_then_search(tmp_path, cache):
+def test_kb_then_build_then_search(tmp_path, toolgym_cache):
     corpus, questions = tmp_path / "c.jsonl", tmp_path / "q.jsonl"
     result = runner.invoke(app, ["index", "kb", str(corpus), "--entities", "60", "--questions", str(questions),
                                  "--n-questions", "5", "--hops", "2"])  # fmt: skip

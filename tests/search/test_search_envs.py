@@ -211,3 +211,13 @@ def test_qa_file_choices_make_a_closed_set(tmp_path):
     path.write_text(json.dumps({"question": "Which?", "answer": "red", "choices": ["red", "blue"]}) + "\n")
     (example,) = load_qa(str(path))
     assert example.metadata["choices"] == ["red", "blue"]
+
+
+def test_a_retriever_url_in_the_environment_is_used_without_building_an_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLGYM_RETRIEVER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("TOOLGYM_CACHE", str(tmp_path))
+    env = gym.make("toolgym/SearchQA-v0")
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step("<search>anything</search>")
+    assert truncated and "unreachable" in info["error"] and info["is_success"] is None
+    assert list(tmp_path.iterdir()) == []  # no knowledge-base index was built for it

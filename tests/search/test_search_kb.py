@@ -1,9 +1,10 @@
-"""The generated knowledge base: seeded, answerable questions, hop counts, config errors."""
+"""The generated knowledge base: seeded, answerable questions, hop counts, config errors, its index."""
 
 import numpy as np
 import pytest
 
-from envs.search.kb import KBConfig, generate_kb
+from envs.search.kb import KBConfig, default_index_dir, generate_kb
+from retrieval import LuceneRetriever
 
 
 def test_same_config_same_kb_and_other_seed_other_kb():
@@ -55,3 +56,10 @@ def test_bad_config_names_the_field(kwargs, field):
 def test_bad_hops_is_rejected():
     with pytest.raises(ValueError, match="hops"):
         generate_kb().sample_question(np.random.default_rng(0), 5)
+
+
+def test_default_index_is_built_once_and_reused(kb_index):
+    stamp = (kb_index / "toolgym_index.json").stat().st_mtime_ns
+    assert default_index_dir() == kb_index
+    assert (kb_index / "toolgym_index.json").stat().st_mtime_ns == stamp
+    assert len(LuceneRetriever(kb_index)) == 800

@@ -50,7 +50,7 @@ def sandbox(sandbox_url: str):
 
 @pytest.fixture(scope="session")
 def retriever(retriever_url: str):
-    from envs.search.retriever import RetrieverClient
+    from retrieval import RetrieverClient
 
     client = RetrieverClient(retriever_url)
     yield client

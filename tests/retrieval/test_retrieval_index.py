@@ -1,11 +1,11 @@
-"""Index building: both corpus layouts, clear errors, the default index built once and reused."""
+"""Index building: both corpus layouts, clear errors, no half-built index."""
 
 import json
 
 import pytest
 
-from envs.search.index import CorpusFormatError, build_index, default_index_dir
-from envs.search.retriever import LuceneRetriever
+from retrieval import LuceneRetriever
+from retrieval.index import CorpusFormatError, build_index
 
 
 def write_jsonl(path, rows):
@@ -13,7 +13,7 @@ def write_jsonl(path, rows):
     return path
 
 
-def test_title_text_corpus_is_indexed_as_search_r1_contents(tmp_path, cache):
+def test_title_text_corpus_is_indexed_as_search_r1_contents(tmp_path, toolgym_cache):
     corpus = write_jsonl(
         tmp_path / "c.jsonl",
         [
@@ -27,7 +27,7 @@ def test_title_text_corpus_is_indexed_as_search_r1_contents(tmp_path, cache):
     assert hits[0].contents == '"Zorblat"\nZorblat is a fictional river.'
 
 
-def test_existing_index_is_not_overwritten_without_asking(tmp_path, cache):
+def test_existing_index_is_not_overwritten_without_asking(tmp_path, toolgym_cache):
     corpus = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "contents": "alpha beta"}])
     build_index(corpus, tmp_path / "idx")
     with pytest.raises(FileExistsError, match="overwrite"):
@@ -60,15 +60,8 @@ def test_missing_corpus_is_reported(tmp_path):
         build_index(tmp_path / "nope.jsonl", tmp_path / "idx")
 
 
-def test_default_index_is_built_once_and_reused(kb_index):
-    stamp = (kb_index / "toolgym_index.json").stat().st_mtime_ns
-    assert default_index_dir() == kb_index
-    assert (kb_index / "toolgym_index.json").stat().st_mtime_ns == stamp
-    assert len(LuceneRetriever(kb_index)) == 800
-
-
 def test_unknown_prebuilt_index_is_named_without_a_download(tmp_path):
-    from envs.search.index import fetch_prebuilt
+    from retrieval.index import fetch_prebuilt
 
     with pytest.raises(ValueError, match="unknown prebuilt index 'wikipedia-nope'"):
         fetch_prebuilt("wikipedia-nope", tmp_path / "idx")

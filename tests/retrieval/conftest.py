@@ -1,6 +1,6 @@
-"""Fixtures of the search tests: a private cache with the default knowledge base's index, and the service."""
+"""Fixtures of the retrieval tests: the embedded retriever over the knowledge base's index, a shuffled
+copy of that index, and the service."""
 
-import os
 import socket
 import threading
 import time
@@ -9,29 +9,8 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def cache(tmp_path_factory):
-    """A fresh toolgym cache for this session (env ``TOOLGYM_CACHE``)."""
-    path = tmp_path_factory.mktemp("toolgym-cache")
-    old = os.environ.get("TOOLGYM_CACHE")
-    os.environ["TOOLGYM_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TOOLGYM_CACHE", None)
-    else:
-        os.environ["TOOLGYM_CACHE"] = old
-
-
-@pytest.fixture(scope="session")
-def kb_index(cache):
-    """The default generated knowledge base's index, built into the session cache."""
-    from envs.search.index import default_index_dir
-
-    return default_index_dir()
-
-
-@pytest.fixture(scope="session")
 def retriever(kb_index):
-    from envs.search.retriever import LuceneRetriever
+    from retrieval import LuceneRetriever
 
     return LuceneRetriever(kb_index)
 
@@ -41,7 +20,7 @@ def shuffled_index(kb_index, tmp_path_factory):
     """The same passages indexed in a shuffled order: Lucene's document order is not the id order."""
     import numpy as np
 
-    from envs.search.index import build_index
+    from retrieval.index import build_index
 
     lines = (kb_index.parent / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
     np.random.default_rng(0).shuffle(lines)
@@ -68,7 +47,7 @@ def served(kb_index):
     process, stopped afterwards."""
     import uvicorn
 
-    from envs.search.service import create_app
+    from retrieval.service import create_app
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(kb_index), port=port, log_level="warning"))

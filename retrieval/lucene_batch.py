@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.search.jvm import java_class
-from envs.search.retriever import QueryError
+from retrieval.api import QueryError
+from retrieval.jvm import java_class
 
 # Lucene's ScoreDoc.toString(): "doc=12 score=3.4567 shardIndex=-1"; Arrays.toString wraps a list.
 _HIT = re.compile(r"doc=(\d+) score=(\S+?) shardIndex")

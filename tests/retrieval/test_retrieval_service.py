@@ -3,9 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from envs.core import InfraError
-from envs.search.retriever import RetrieverClient
-from envs.search.service import create_app
+from retrieval import RetrieverClient, RetrieverError
+from retrieval.service import create_app
 
 QUERIES = ["In what year was Bevin Kael born?", "capital of Linlinavia", "Talwick population"]
 
@@ -72,9 +71,9 @@ def test_client_over_http_equals_embedded(served, retriever):
     assert client.search(QUERIES[0], 2) == retriever.search(QUERIES[0], 2)
 
 
-def test_client_raises_infra_error_when_service_is_down(free_port):
+def test_client_raises_retriever_error_when_service_is_down(free_port):
     client = RetrieverClient(f"http://127.0.0.1:{free_port}", timeout=2)
-    with pytest.raises(InfraError, match="unreachable"):
+    with pytest.raises(RetrieverError, match="unreachable"):
         client.search("anything", 3)
-    with pytest.raises(InfraError):
+    with pytest.raises(RetrieverError):
         client.health()

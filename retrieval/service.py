@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from envs.search.retriever import MAX_BATCH, CachedRetriever, Passage, Retriever, check_topk
+from retrieval.api import MAX_BATCH, CachedRetriever, Passage, Retriever, check_topk
 
 DEFAULT_TOPK = 3
 DEFAULT_MAX_BATCH = 16_384  # Search-R1's GRPO script sends 512 prompts x 5 samples = 2,560 at once
@@ -97,7 +97,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         inner = retriever
         if inner is None:
-            from envs.search.retriever import LuceneRetriever
+            from retrieval.lucene import LuceneRetriever
 
             inner = LuceneRetriever(index_dir, threads=threads)  # type: ignore[arg-type]
         state["retriever"] = CachedRetriever(inner, cache_size) if cache_size else inner

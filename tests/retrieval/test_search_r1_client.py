@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from envs.search.retriever import MAX_BATCH
-from envs.search.service import DEFAULT_MAX_BATCH, create_app, search_r1_document
+from retrieval import MAX_BATCH
+from retrieval.service import DEFAULT_MAX_BATCH, create_app, search_r1_document
 
 
 def search_r1_batch_search(url: str, queries: list[str], topk: int = 3) -> list[str]:
@@ -93,7 +93,7 @@ def test_a_large_batch_is_searched_in_slices_and_capped(retriever, questions):
 
 
 def test_documents_carry_title_and_text_where_the_contents_has_a_title_line():
-    from envs.search.retriever import Passage
+    from retrieval import Passage
 
     doc = search_r1_document(Passage("d1", '"Talwick"\nTalwick is a town.\nIt has a mill.', 1.0))
     assert doc == {

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.search.index import iter_corpus
-from envs.search.retriever import Passage, Retriever, check_request
+from retrieval.api import Passage, Retriever, check_request
+from retrieval.index import iter_corpus
 
 RRF_K = 60
 
