@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 
-REMOTE_ENV_ID = "toolgym/Remote-v0"
+from envs.registration import REMOTE_ENV_ID
+
 URL_VARIABLE = "TOOLGYM_ENV_URL"
 
 
