@@ -194,13 +194,15 @@ class RemoteEnv(gym.Env[str, str]):
         from websockets.sync.client import connect
 
         try:
+            # entered, not used in a ``with``: the connection lives as long as this env (websockets
+            # 17 warns about a connection neither entered nor opened with its newer legacy flag)
             self._ws = connect(
                 self.ws_url,
                 open_timeout=self.connect_timeout_s,
                 max_size=MAX_MESSAGE_BYTES,
                 compression=None,
                 proxy=None,
-            )
+            ).__enter__()
         except InvalidStatus as exc:
             status = exc.response.status_code
             body = exc.response.body.decode("utf-8", "replace")[:300] if exc.response.body else ""
