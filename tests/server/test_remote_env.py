@@ -154,3 +154,25 @@ def test_remote_env_refuses_bad_settings():
         gym.make("toolgym/Remote-v0", url="http://127.0.0.1:1")
     with pytest.raises(ValueError, match="^env_kwargs:"):
         gym.make("toolgym/Remote-v0", url="http://127.0.0.1:1", env_id="toolgym/Countdown-v0", x=object())
+
+
+def test_infrastructure_error_travels_as_an_error(server):
+    """A tool whose service is down (a retriever nobody serves): over the wire the step is an error
+    with reward null, not 0; the remote env returns what the local env returns."""
+    from openenv.core.generic_client import GenericEnvClient
+
+    url, _ = server
+    kwargs = {"retriever_url": f"http://127.0.0.1:{free_port()}"}
+    turn = "<search>Ithmarwick</search>"
+    with GenericEnvClient(base_url=url).sync() as client:
+        client.reset(seed=0, env_id="toolgym/SearchQA-v0", env_kwargs=kwargs)
+        result = client.step({"message": turn})
+    assert result.reward is None and result.done
+    assert result.observation["error"] and result.observation["is_success"] is None
+    remote = gym.make("toolgym/Remote-v0", url=url, env_id="toolgym/SearchQA-v0", **kwargs)
+    local = gym.make("toolgym/SearchQA-v0", **kwargs)
+    played = play(remote, 0, [turn])
+    assert played == play(local, 0, [turn])
+    _, reward, terminated, truncated, info = played[-1]
+    assert info["error"] and info["is_success"] is None and truncated and not terminated
+    remote.close()
