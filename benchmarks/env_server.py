@@ -1,8 +1,8 @@
 """The env server over loopback against stepping the same env in process.
 
 1. Per-step overhead: Countdown (a puzzle whose step is cheap) played turn by turn, in process and
-   through ``toolgym/Remote-v0`` on a server in a child process, in interleaved rounds; the overhead
-   is the p50 of (remote step - in-process step) over the same seeds and turns (target: <= 2 ms).
+   through ``toolgym/Remote-v0`` on a server in a child process, in interleaved rounds over the same
+   seeds and turns; the overhead is the remote step's p50 minus the in-process step's (target: <= 2 ms).
 2. Concurrency: N remote envs (default 200), each its own session, open at once and each plays an
    episode; every episode must come back, the same as in process.
 

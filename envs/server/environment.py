@@ -126,6 +126,8 @@ class ToolgymEnvironment(Environment[ToolgymAction, ToolgymObservation, ToolgymS
         try:
             text, info = env.reset(seed=seed, options=options)
         except KeyError as exc:  # a task_id the env does not have
+            if not (options and "task_id" in options):
+                raise
             raise BadRequest("options.task_id", str(exc.args[0] if exc.args else exc)) from None
         inner = env.unwrapped
         self._state = ToolgymState(

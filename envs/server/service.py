@@ -10,7 +10,7 @@ WebSocket connection, each its own env instance, under a random UUID4 id), ``/re
   ``idle_timeout_s`` is closed (its env with it); OpenEnv's own reaper does the same for ``/mcp``
   sessions;
 - a refused request field is a 400 naming the field (OpenEnv's models give 422 for theirs), a step
-  outside an episode a 409.
+  outside an episode a 409, an infrastructure failure raised by an env over HTTP a 503.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from envs.core.errors import EpisodeEndedError
+from envs.core.errors import EpisodeEndedError, InfraError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -154,6 +154,10 @@ def create_app(
     async def episode_ended(request: Request, exc: EpisodeEndedError) -> JSONResponse:
         detail = f"{exc}; over HTTP each request gets a fresh env: play episodes over /ws"
         return JSONResponse({"detail": detail}, status_code=409)
+
+    @app.exception_handler(InfraError)
+    async def infra_error(request: Request, exc: InfraError) -> JSONResponse:
+        return JSONResponse({"detail": f"infrastructure error: {exc}"}, status_code=503)
 
     @app.get("/envs", tags=["Environment Info"])
     async def list_served() -> dict[str, Any]:
