@@ -29,11 +29,15 @@ def step_may_block(env: Any) -> bool:
 
 
 def gym_make(spec: EpisodeSpec) -> Any:
-    """A new env of a registered id with the spec's kwargs."""
+    """A new env of a registered id with the spec's kwargs; with ``TOOLGYM_ENV_URL`` set, a remote env
+    playing that id on the env server there."""
     import gymnasium as gym
 
     import envs  # noqa: F401  (registers the toolgym envs)
+    from envs.server import REMOTE_ENV_ID, env_url
 
+    if (url := env_url()) and spec.env_id != REMOTE_ENV_ID:  # TOOLGYM_ENV_URL: play it on that server
+        return gym.make(REMOTE_ENV_ID, url=url, env_id=spec.env_id, **spec.env_kwargs)
     return gym.make(spec.env_id, **spec.env_kwargs)
 
 

@@ -16,6 +16,8 @@ from types import ModuleType
 from typing import Any
 
 NAMESPACE = "toolgym"
+#: An env played over the OpenEnv protocol on an env server (``envs.server``).
+REMOTE_ENV_ID = f"{NAMESPACE}/Remote-v0"
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ def _register_now() -> None:
     for entry in ENVS:
         if entry.env_id not in gym.registry:
             gym.register(id=entry.env_id, entry_point=entry.entry_point, kwargs=dict(entry.kwargs))
+    if REMOTE_ENV_ID not in gym.registry:  # not in ENVS: it plays the others, hosted by an env server
+        gym.register(id=REMOTE_ENV_ID, entry_point="envs.server.client:RemoteEnv")
 
 
 class _AfterImport(MetaPathFinder):

@@ -3,7 +3,16 @@
 import typer
 
 import agents.cli.view_cmds as view_cmds
-from agents.cli import envs_cmds, export_cmds, model_cmds, run_cmds, sandbox_cmds, search_cmds, sft_cmds
+from agents.cli import (
+    env_server_cmds,
+    envs_cmds,
+    export_cmds,
+    model_cmds,
+    run_cmds,
+    sandbox_cmds,
+    search_cmds,
+    sft_cmds,
+)
 
 app = typer.Typer(
     name="toolgym",
@@ -14,7 +23,17 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: typer's rich help imports ~0.2 s of rich, markdown and pygments
 )
 
-for _module in (envs_cmds, run_cmds, sft_cmds, model_cmds, export_cmds, sandbox_cmds, search_cmds, view_cmds):
+for _module in (
+    envs_cmds,
+    run_cmds,
+    sft_cmds,
+    model_cmds,
+    export_cmds,
+    sandbox_cmds,
+    search_cmds,
+    view_cmds,
+    env_server_cmds,
+):
     _module.register(app)
 
 
