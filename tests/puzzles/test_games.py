@@ -47,7 +47,8 @@ def test_mastermind_runs_out_of_guesses_and_loses():
     env.reset(seed=0)
     secret = env.task.metadata["secret"]
     wrong = next("".join(p) for p in itertools.product("1234", repeat=3) if "".join(p) != secret)
-    _, reward, terminated, _, info = env.step("<guess>12</guess>")  # not a guess: a format error, no guess used
+    # not a guess: a format error, and no guess is used
+    _, reward, terminated, _, info = env.step("<guess>12</guess>")
     assert not terminated and info["format_error"] and reward == -env.episode.format_penalty
     results = play(env, [f"<guess>{wrong}</guess>"] * 3)
     obs, reward, terminated, truncated, info = results[-1]
