@@ -333,8 +333,10 @@ class ToolEnv(gym.Env[str, str]):
         self, parsed: ParsedTurn, results: list[tuple[Tool, str]], terminated: bool, truncated: bool
     ) -> tuple[str, list[dict[str, Any]]]:
         blocks = [self.protocol.render_result(t, _clip(content)) for t, content in results]
-        if parsed.errors:
-            blocks.append("Error: " + "; ".join(parsed.errors))
+        shown = {content for _, content in results}
+        errors = [e for e in parsed.errors if f"error: {e}" not in shown]  # not twice: once, in its result
+        if errors:
+            blocks.append("Error: " + "; ".join(errors))
         if truncated and not terminated:
             blocks.append(
                 f"The turn limit ({self.episode.max_turns}) is reached; the episode ends without an answer."
