@@ -57,19 +57,17 @@ class HFBackend:
         eos = model.generation_config.eos_token_id if model.generation_config else None
         eos = eos if eos is not None else tokenizer.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
+        self._generator: Any = None
+        self._generator_seed: int | None = None
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[Generation]:
-        import torch
 
         if not requests:
             return []
         prompts = [r.prompt_ids for r in requests]
         if any(not p for p in prompts):
             raise ValueError("HFBackend needs non-empty prompt_ids in every request")
-        generator = None
-        if sampling.seed is not None:
-            generator = torch.Generator(device=next(self.model.parameters()).device)
-            generator.manual_seed(sampling.seed)
+        generator = self._generator_for(sampling.seed)
         stop_check = self._stop_check(sampling.stop) if sampling.stop else None
         order = sorted(range(len(prompts)), key=lambda i: prompts[i])  # equal prompts side by side
         out: list[Generation | None] = [None] * len(prompts)
@@ -95,6 +93,20 @@ class HFBackend:
             if was_training:
                 self.model.train()
         return [g for g in out if g is not None]
+
+    def _generator_for(self, seed: int | None) -> Any:
+        """One random stream per seed, seeded once and carried across calls: each turn and each
+        training step draws fresh numbers (reseeding per call would replay the same draws every
+        turn), and a run from the same seed making the same calls is still reproducible."""
+        import torch
+
+        if seed is None:
+            return None
+        if self._generator is None or self._generator_seed != seed:
+            self._generator = torch.Generator(device=next(self.model.parameters()).device)
+            self._generator.manual_seed(seed)
+            self._generator_seed = seed
+        return self._generator
 
     def _stop_check(self, stops: tuple[str, ...]) -> Any:
         longest = max(len(s) for s in stops)

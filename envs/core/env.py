@@ -311,7 +311,14 @@ class ToolEnv(gym.Env[str, str]):
         not fit (``ToolArgumentError``, which tools also raise for a move or query they refuse) and
         what its code did (a sandbox reports that as a normal result). Anything else escaping a tool
         is the infrastructure failing (a missing dependency, a crashed service, a bug) and ends the
-        episode unscored as an ``InfraError``."""
+        episode unscored as an ``InfraError``. An argument that is empty or a placeholder (``...``,
+        ``your answer here``) is the model's mistake too, and the tool is not run: such a call must
+        not cost less than a turn that is not a call at all."""
+        blank = [k for k, v in arguments.items() if isinstance(v, str) and is_placeholder_answer(v)]
+        if blank:
+            message = f"{tool.name}: {blank[0]!r} is empty or a placeholder; nothing was run"
+            parsed.errors.append(message)
+            return f"error: {message}"
         try:
             return tool(**arguments)
         except ToolArgumentError as e:
@@ -326,8 +333,10 @@ class ToolEnv(gym.Env[str, str]):
         self, parsed: ParsedTurn, results: list[tuple[Tool, str]], terminated: bool, truncated: bool
     ) -> tuple[str, list[dict[str, Any]]]:
         blocks = [self.protocol.render_result(t, _clip(content)) for t, content in results]
-        if parsed.errors:
-            blocks.append("Error: " + "; ".join(parsed.errors))
+        shown = {content for _, content in results}
+        errors = [e for e in parsed.errors if f"error: {e}" not in shown]  # not twice: once, in its result
+        if errors:
+            blocks.append("Error: " + "; ".join(errors))
         if truncated and not terminated:
             blocks.append(
                 f"The turn limit ({self.episode.max_turns}) is reached; the episode ends without an answer."

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Tool, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, ToolArgumentError, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 from envs.puzzles.maze import MOVES, parse_moves, shortest
 
@@ -104,7 +104,7 @@ class FrozenLakeEnv(GameEnv):
             return refused
         steps = parse_moves(moves)
         if not steps:
-            return "not a move: use up, down, left, right (or U, D, L, R); nothing moved"
+            raise ToolArgumentError("not a move: use up, down, left, right (or U, D, L, R); nothing moved")
         lake = self.task.metadata["lake"]
         for m in steps:
             self.state["player"] = p = walk(len(lake), self.state["player"], m)

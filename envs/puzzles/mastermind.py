@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Tool, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, ToolArgumentError, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 
 
@@ -133,7 +133,9 @@ class MastermindEnv(GameEnv):
         meta = self.task.metadata
         guess = self._read(code)
         if guess is None:
-            return f"not a guess: write {meta['length']} digits from 1 to {meta['colors']}; no guess was used"
+            raise ToolArgumentError(
+                f"not a guess: write {meta['length']} digits from 1 to {meta['colors']}; no guess was used"
+            )
         exact, near = score(meta["secret"], guess)
         self.state["guesses"].append(guess)
         used, left = len(self.state["guesses"]), self.config.max_guesses - len(self.state["guesses"])

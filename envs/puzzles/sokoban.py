@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Tool, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, ToolArgumentError, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 from envs.puzzles.maze import MOVES, parse_moves
 
@@ -196,7 +196,7 @@ class SokobanEnv(GameEnv):
             return refused
         steps = parse_moves(moves)
         if not steps:
-            return "not a move: use up, down, left, right (or U, D, L, R); nothing moved"
+            raise ToolArgumentError("not a move: use up, down, left, right (or U, D, L, R); nothing moved")
         meta, st = self.task.metadata, self.state
         targets = {tuple(t) for t in meta["targets"]}
         blocked = 0

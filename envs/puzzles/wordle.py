@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import Config, Task, Tool, Verdict, check_range, tool
+from envs.core import Config, Task, Tool, ToolArgumentError, Verdict, check_range, tool
 from envs.puzzles.game import GameEnv
 
 
@@ -110,7 +110,7 @@ class WordleEnv(GameEnv):
             return refused
         word = word.strip().lower()
         if not re.fullmatch(r"[a-z]{5}", word):
-            return "not a guess: write one five-letter word; no guess was used"
+            raise ToolArgumentError("not a guess: write one five-letter word; no guess was used")
         if word not in words():
             return f"{word!r} is not in the word list; no guess was used"
         secret, budget = self.task.metadata["secret"], self.task.metadata["guesses"]

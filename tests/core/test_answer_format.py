@@ -106,6 +106,25 @@ def test_format_error_message_cannot_be_copied_for_reward(env_id, protocol, kwar
             assert reward <= format_error_reward + 1e-9, (text, reward, step_info["reward_components"])
 
 
+@pytest.mark.parametrize(("env_id", "protocol", "kwargs"), CASES, ids=IDS)
+def test_empty_or_placeholder_tool_calls_cost_a_format_error(env_id, protocol, kwargs, made):
+    """A call of any tool (``check`` included where the env has it) with an empty or placeholder
+    argument is a format error and runs nothing: stalling with ``<guess></guess>`` or ``<check>...</check>``
+    must not cost less than a turn that is not a call at all."""
+    env = made(env_id, protocol, kwargs)
+    unwrapped = env.unwrapped
+    env.reset(seed=0)
+    _, format_error_reward, _, _, _ = env.step("Let me think about it.")
+    for t in unwrapped.all_tools():
+        for body in ("", " ", "...", "your answer here"):
+            env.reset(seed=0)
+            arguments = {name: body for name in t.parameters["properties"]}
+            obs, reward, terminated, _, info = env.step(unwrapped.call_turn(t.name, **arguments))
+            assert info.get("error") is None, info["error"]
+            assert info["format_error"] and "placeholder" in info["format_error"], (t.name, body, obs)
+            assert reward == format_error_reward and not terminated, (t.name, body, reward)
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -47,8 +47,9 @@ def test_mastermind_runs_out_of_guesses_and_loses():
     env.reset(seed=0)
     secret = env.task.metadata["secret"]
     wrong = next("".join(p) for p in itertools.product("1234", repeat=3) if "".join(p) != secret)
-    _, _, terminated, _, _ = env.step("<guess>12</guess>")  # not a guess: costs nothing
-    assert not terminated
+    # not a guess: a format error, and no guess is used
+    _, reward, terminated, _, info = env.step("<guess>12</guess>")
+    assert not terminated and info["format_error"] and reward == -env.episode.format_penalty
     results = play(env, [f"<guess>{wrong}</guess>"] * 3)
     obs, reward, terminated, truncated, info = results[-1]
     assert len(results) == 3 and terminated and info["is_success"] is False and reward == 0.0
@@ -204,7 +205,8 @@ def test_a_bad_move_changes_nothing_and_keeps_the_game_going():
     env = SokobanEnv()
     first, _ = env.reset(seed=0)
     obs, reward, terminated, truncated, _ = env.step("<move>jump over the box</move>")
-    assert "not a move" in obs and not terminated and not truncated and reward == 0.0
+    assert "not a move" in obs and not terminated and not truncated
+    assert reward == -env.episode.format_penalty  # a move that is not one is the model's format error
     assert env.state["moves"] == 0
 
 
