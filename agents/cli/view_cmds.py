@@ -12,11 +12,11 @@ import typer
 
 def _need_server() -> None:
     try:
-        import fastapi  # noqa: F401
+        import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise typer.BadParameter(
-            f"the viewer needs FastAPI and uvicorn ({exc.name} is missing): pip install 'toolgym[view]'"
+            f"the viewer needs Starlette and uvicorn ({exc.name} is missing): pip install 'toolgym[view]'"
         ) from None
 
 
@@ -33,7 +33,8 @@ def free_port(port: int) -> int:
 
 
 def serve(viewer: Any, port: int, what: str) -> None:
-    """Serve the page on 127.0.0.1 until interrupted."""
+    """Serve the page on 127.0.0.1 until interrupted. Files not indexed yet start indexing as the
+    server starts up (after the imports, so the first page comes sooner)."""
     import uvicorn
 
     from agents.view.app import create_app
@@ -41,7 +42,9 @@ def serve(viewer: Any, port: int, what: str) -> None:
     port = free_port(port)
     typer.echo(f"toolgym view: {what} at http://127.0.0.1:{port}/ (Ctrl+C stops)")
     try:
-        uvicorn.run(create_app(viewer), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(
+            create_app(viewer), host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
+        )
     finally:
         if viewer.playground is not None:
             viewer.playground.close_all()
@@ -77,7 +80,7 @@ def view_command(
     _need_server()
     from agents.view.app import make_viewer
 
-    viewer = make_viewer(list(paths), tokenizer=tokenizer)
+    viewer = make_viewer(list(paths), tokenizer=tokenizer, start=html is not None)
     if html is not None:
         from agents.view.export import write_html
 

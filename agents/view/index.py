@@ -190,14 +190,19 @@ class EpisodeIndex:
         self._cols: dict[str, np.ndarray] | None = None
         self._lock = threading.Lock()
         self._finished = threading.Event()
+        self._started = False
         self.generation = 0  # bumped whenever more rows become visible
 
     # -- building ----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, cache: Path | None = None, background: bool = True) -> EpisodeIndex:
+    def open(
+        cls, path: str | Path, cache: Path | None = None, background: bool = True, start: bool = True
+    ) -> EpisodeIndex:
         """The index of ``path``: from the cache when the file is unchanged, else built (in a thread
-        when ``background``). ``FileNotFoundError`` / ``IsADirectoryError`` for a bad path."""
+        when ``background``, started now or, with ``start=False``, at ``start()``: a server starts it
+        once it is up, so that indexing does not share the CPU with its start-up).
+        ``FileNotFoundError`` / ``IsADirectoryError`` for a bad path."""
         path = Path(path)
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder, not a trajectories file")
@@ -206,11 +211,20 @@ class EpisodeIndex:
         index = cls(path, cache)
         if index._load_cache():
             return index
-        if background:
-            threading.Thread(target=index.build, name=f"index {path.name}", daemon=True).start()
-        else:
+        if not background:
+            index._started = True
             index.build()
+        elif start:
+            index.start()
         return index
+
+    def start(self) -> None:
+        """Build the index in a background thread, unless it is built or being built."""
+        with self._lock:
+            if self._started or self.done:
+                return
+            self._started = True
+        threading.Thread(target=self.build, name=f"index {self.path.name}", daemon=True).start()
 
     def build(self) -> None:
         """Read the file line by line; publish rows every ``CHUNK_LINES`` lines; save the cache."""
