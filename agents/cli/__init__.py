@@ -27,7 +27,12 @@ def main() -> None:
         envs_cmds.envs_command()
         sys.exit(0)
     try:
-        code = app(standalone_mode=False)
+        plain_view = view_cmds.plain_view_args(sys.argv[1:])
+        if plain_view is not None:  # `view PATH... [--port N]`: the same call, without typer's pydantic
+            view_cmds.view_command(*plain_view)
+            code = 0
+        else:
+            code = app(standalone_mode=False)
     except typer.Abort:
         typer.echo("aborted", err=True)
         code = 1
