@@ -12,11 +12,12 @@ import typer
 
 def _need_server() -> None:
     try:
+        import msgspec  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise typer.BadParameter(
-            f"the viewer needs Starlette and uvicorn ({exc.name} is missing): pip install 'toolgym[view]'"
+            f"the viewer needs Starlette, uvicorn and msgspec ({exc.name} is missing): pip install 'toolgym[view]'"
         ) from None
 
 
