@@ -19,15 +19,15 @@ class ViewUsageError(ValueError):
 
 
 def need_server() -> None:
-    """A ``ViewUsageError`` when a package the server needs is missing."""
-    try:
-        import msgspec  # noqa: F401
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise ViewUsageError(
-            f"the viewer needs Starlette, uvicorn and msgspec ({exc.name} is missing): pip install 'toolgym[view]'"
-        ) from None
+    """A ``ViewUsageError`` when a package the server needs is missing (looked up, not imported: msgspec
+    is imported only to index a file that has no cached index)."""
+    from importlib.util import find_spec
+
+    for name in ("starlette", "uvicorn", "msgspec"):
+        if find_spec(name) is None:
+            raise ViewUsageError(
+                f"the viewer needs Starlette, uvicorn and msgspec ({name} is missing): pip install 'toolgym[view]'"
+            )
 
 
 def free_port(port: int) -> int:
