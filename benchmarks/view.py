@@ -1,17 +1,28 @@
-"""Claim: ``toolgym view`` opens a run of 100,000 episodes within 2 s (time to the first page of the
-episode table) and holds it in bounded memory (an index of offsets and figures, no episode text).
+"""Claim: ``toolgym view`` opens a run of 100,000 episodes within 2 s (from starting the command to the
+first page of the episode table served), cold (a new process, no cached index) and warm (the index
+cached by an earlier open), and scrolls it in bounded memory (an index of offsets and figures, no
+episode text).
 
 Writes a synthetic trajectories JSONL (realistic records: a system prompt, token ids and logprobs, 2-4
-turns with tool calls, results and env ids) and measures, each in a fresh process:
+turns with tool calls, results and env ids; 820 MiB for 100,000) and measures, each open in a fresh
+process started as ``python -m agents view FILE --port 0``:
 
-- baseline: what reading the run without an index costs: ``agents.trajectory.load_jsonl`` of the whole
-  file into ``Trajectory`` objects and the eval table's ``summarize_by_env`` (time and peak RSS);
-- the viewer, cold (no cached index): ``toolgym view FILE`` started, then the time until the first page
-  of the table is served over HTTP, until the whole file is indexed (summary over all), and a filtered
-  and sorted page after that; peak RSS of the server;
-- the viewer, warm (the index cached by the cold run): the same, from the process start.
+- time to the first page, ``--rounds`` interleaved rounds of: this checkout cold, this checkout warm
+  and, with ``--against CHECKOUT`` (another checkout, e.g. ``git archive REV | tar -x -C DIR``), that
+  checkout cold and warm, so a busy machine slows all alike; medians and ranges of the wall time and of
+  the CPU time (user + system, less sensitive to other jobs) the server used up to it;
+- once per checkout, the whole open: the first page, the whole file indexed, the summary, a filtered and
+  sorted page, a page 20,000 rows in, an episode, then scrolling (``--scroll`` pages at offsets all
+  over the table under different sorts and filters, and an episode opened every tenth page); resident
+  memory (VmRSS) at the first page and after scrolling, and the peak (VmHWM);
+- the baseline of reading the run without an index (unless ``--no-load-baseline``):
+  ``agents.trajectory.load_jsonl`` of the whole file into ``Trajectory`` objects and the eval table's
+  ``summarize_by_env``: time and peak RSS.
 
-Usage: python -m benchmarks.view [--episodes 100000] [--keep DIR]
+The JSONL stays in the page cache between opens (it was just written): "cold" is no cached index, not
+a cold disk.
+
+Usage: python -m benchmarks.view [--episodes 100000] [--rounds 5] [--against DIR] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -20,7 +31,9 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,6 +126,7 @@ print(time.perf_counter() - t0, cpu, resource.getrusage(resource.RUSAGE_SELF).ru
 
 
 def baseline(path: Path) -> tuple[float, float, int]:
+    """(seconds, CPU seconds, peak RSS) of loading the whole file and summarizing it."""
     out = subprocess.run(
         [sys.executable, "-c", BASELINE, str(path)], capture_output=True, text=True, check=True, cwd=ROOT
     )
@@ -127,75 +141,135 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _hwm(pid: int) -> int:
+def _memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process, in bytes: resident memory now, and its peak."""
+    got = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                got[line[:5]] = int(line.split()[1]) * 1024
+    return got["VmRSS"], got["VmHWM"]
 
 
-def viewer(path: Path, cache: Path, port: int) -> dict[str, float]:
-    """Start ``toolgym view`` and time its first page, its full index and a filtered, sorted page."""
-    env = {**os.environ, "TOOLGYM_CACHE": str(cache)}
-    cmd = [sys.executable, "-m", "agents", "view", str(path), "--port", str(port)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/api/sources/0"
+class Server:
+    """``python -m agents view PATH --port 0`` of a checkout, started at construction."""
+
+    def __init__(self, root: Path, path: Path, cache: Path):
+        env = {**os.environ, "TOOLGYM_CACHE": str(cache), "PYTHONPATH": str(root)}
+        cmd = [sys.executable, "-m", "agents", "view", str(path), "--port", "0"]
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        if found is None:
+            self.close()
+            raise RuntimeError(
+                f"the viewer did not start: {line}{self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
+        self.base = f"{found.group(0)}/api/sources/0"
+        self.client = httpx.Client(timeout=120)
+
+    def first_page(self) -> dict[str, float]:
+        """Poll until the first 50 rows are served: seconds and CPU seconds since the start, memory."""
+        while True:
+            try:
+                page = self.client.get(f"{self.base}/episodes", params={"limit": 50}).json()
+                if len(page["rows"]) == 50:
+                    break
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.stderr.read() if self.proc.stderr else "the viewer exited")
+            time.sleep(0.01)
+        seconds, cpu = time.perf_counter() - self.t0, _cpu(self.proc.pid)
+        rss, _ = _memory(self.proc.pid)
+        return {"s": seconds, "cpu": cpu, "rss": rss, "indexed": page["status"]["episodes"]}
+
+    def close(self) -> None:
+        if hasattr(self, "client"):
+            self.client.close()
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def open_once(root: Path, path: Path, cache: Path) -> dict[str, float]:
+    """Time to the first page of one open (``cache`` decides cold or warm)."""
+    server = Server(root, path, cache)
+    try:
+        return server.first_page()
+    finally:
+        server.close()
+
+
+def full_open(root: Path, path: Path, cache: Path, scroll: int) -> dict[str, float]:
+    """One whole open, cold: the first page, the full index, the summary, pages and episodes, then
+    ``scroll`` pages all over the table; leaves the index cached in ``cache``."""
+    server = Server(root, path, cache)
+    client, base = server.client, server.base
     out: dict[str, float] = {}
     try:
-        with httpx.Client(timeout=60) as client:
-            while True:
-                try:
-                    page = client.get(f"{base}/episodes", params={"limit": 50}).json()
-                    if len(page["rows"]) == 50:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "viewer exited")
-                time.sleep(0.02)
-            out["first_page_s"] = time.perf_counter() - t0
-            out["first_page_cpu_s"] = _cpu(proc.pid)
-            out["indexed_at_first_page"] = page["status"]["episodes"]
-            while not client.get(f"{base}/status").json()["done"]:
-                time.sleep(0.05)
-            out["indexed_s"] = time.perf_counter() - t0
-            out["indexed_cpu_s"] = _cpu(proc.pid)
-            t1 = time.perf_counter()
-            summary = client.get(f"{base}/summary").json()
-            out["summary_s"] = time.perf_counter() - t1
-            out["episodes"] = summary["episodes"]
-            t1 = time.perf_counter()
-            params = {
-                "success": "false",
-                "env": "Countdown-v0",
-                "sort": "reward",
-                "desc": "true",
-                "limit": 50,
-            }
-            client.get(f"{base}/episodes", params=params).raise_for_status()
-            out["filtered_page_s"] = time.perf_counter() - t1
-            t1 = time.perf_counter()
-            client.get(f"{base}/episodes", params={**params, "offset": 20_000}).raise_for_status()
-            out["next_page_s"] = time.perf_counter() - t1
-            t1 = time.perf_counter()
-            client.get(f"{base}/episodes/{summary['episodes'] - 1}").raise_for_status()
-            out["open_episode_s"] = time.perf_counter() - t1
-            out["peak_rss"] = _hwm(proc.pid)
+        first = server.first_page()
+        out.update(first_page_s=first["s"], first_page_cpu_s=first["cpu"], first_page_rss=first["rss"])
+        while not client.get(f"{base}/status").json()["done"]:
+            time.sleep(0.05)
+        out["indexed_s"] = time.perf_counter() - server.t0
+        out["indexed_cpu_s"] = _cpu(server.proc.pid)
+        t1 = time.perf_counter()
+        summary = client.get(f"{base}/summary").json()
+        out["summary_s"] = time.perf_counter() - t1
+        n = out["episodes"] = summary["episodes"]
+        params = {"success": "false", "env": "Countdown-v0", "sort": "reward", "desc": "true", "limit": 50}
+        t1 = time.perf_counter()
+        client.get(f"{base}/episodes", params=params).raise_for_status()
+        out["filtered_page_s"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        client.get(f"{base}/episodes", params={**params, "offset": 20_000}).raise_for_status()
+        out["next_page_s"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        client.get(f"{base}/episodes/{n - 1}").raise_for_status()
+        out["open_episode_s"] = time.perf_counter() - t1
+        out["indexed_rss"], _ = _memory(server.proc.pid)
+        rng = random.Random(1)
+        views = [
+            {},
+            {"sort": "reward", "desc": "true"},
+            {"sort": "task"},
+            {"sort": "turns", "desc": "true", "success": "true"},
+            {"env": "Sudoku-v0", "sort": "tool_calls"},
+        ]
+        t1 = time.perf_counter()
+        for i in range(scroll):
+            params = {**views[i % len(views)], "offset": rng.randrange(0, n // 2), "limit": 100}
+            page = client.get(f"{base}/episodes", params=params).json()
+            if i % 10 == 0 and page["rows"]:
+                client.get(f"{base}/episodes/{page['rows'][0]['id']}").raise_for_status()
+        out["scroll_s"] = time.perf_counter() - t1
+        out["scroll_rss"], out["peak_rss"] = _memory(server.proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.close()
     return out
+
+
+def _range(values: list[float], fmt: str = ".2f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--episodes", type=int, default=100_000)
-    ap.add_argument("--port", type=int, default=8791)
-    ap.add_argument("--keep", type=Path, default=None, help="Write the JSONL here and keep it.")
+    ap.add_argument("--rounds", type=int, default=5, help="Interleaved rounds of cold and warm opens.")
+    ap.add_argument("--against", type=Path, default=None, help="Another checkout, measured alike.")
+    ap.add_argument("--scroll", type=int, default=200, help="Pages requested after the full index.")
+    ap.add_argument("--no-load-baseline", action="store_true", help="Skip the load_jsonl baseline.")
+    ap.add_argument("--keep", type=Path, default=None, help="Write the JSONL here and keep it (reused).")
     args = ap.parse_args()
+    print("$ python -m benchmarks.view " + " ".join(sys.argv[1:]))
     work = Path(tempfile.mkdtemp(prefix="toolgym-view-bench-"))
+    roots = {"this checkout": ROOT}
+    if args.against is not None:
+        roots[f"against {args.against}"] = args.against.resolve()
     try:
         path = (args.keep or work) / "trajectories.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,26 +279,53 @@ def main() -> None:
             print(
                 f"wrote {args.episodes:,} episodes, {path.stat().st_size / MB:.0f} MiB, in {time.perf_counter() - t:.1f} s"
             )
-        base_s, base_cpu, base_rss = baseline(path)
-        print(
-            f"baseline (load_jsonl + summarize_by_env): {base_s:.2f} s ({base_cpu:.2f} s CPU), "
-            f"peak RSS {base_rss / MB:.0f} MiB"
-        )
-        cache = work / "cache"
-        for name in ("cold", "warm"):
-            r = viewer(path, cache, args.port)
+        else:
+            print(f"reusing {path} ({path.stat().st_size / MB:.0f} MiB)")
+        load = os.getloadavg()[0]
+        full = {}
+        for name, root in roots.items():  # builds each checkout's cache for the warm opens
+            r = full[name] = full_open(root, path, work / name / "warm", args.scroll)
             print(
-                f"viewer {name}: first page {r['first_page_s']:.2f} s ({r['first_page_cpu_s']:.2f} s CPU, "
-                f"{int(r['indexed_at_first_page']):,} indexed by then), all {int(r['episodes']):,} indexed "
-                f"{r['indexed_s']:.2f} s ({r['indexed_cpu_s']:.2f} s CPU), summary {r['summary_s']:.2f} s, "
-                f"filtered+sorted page {r['filtered_page_s'] * 1000:.0f} ms, page at 20,000 "
-                f"{r['next_page_s'] * 1000:.0f} ms, open an episode {r['open_episode_s'] * 1000:.0f} ms, "
-                f"peak RSS {r['peak_rss'] / MB:.0f} MiB"
+                f"{name}, one whole open: first page {r['first_page_s']:.2f} s ({r['first_page_cpu_s']:.2f} s CPU, "
+                f"RSS {r['first_page_rss'] / MB:.0f} MiB), all {int(r['episodes']):,} indexed {r['indexed_s']:.1f} s "
+                f"({r['indexed_cpu_s']:.1f} s CPU), summary {r['summary_s']:.2f} s more, filtered+sorted page "
+                f"{r['filtered_page_s'] * 1000:.0f} ms, page at 20,000 {r['next_page_s'] * 1000:.0f} ms, an episode "
+                f"{r['open_episode_s'] * 1000:.0f} ms; {args.scroll} pages scrolled in {r['scroll_s']:.1f} s; RSS "
+                f"{r['indexed_rss'] / MB:.0f} MiB indexed, {r['scroll_rss'] / MB:.0f} MiB after scrolling, "
+                f"peak {r['peak_rss'] / MB:.0f} MiB"
             )
+        times: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for i in range(args.rounds):
+            for name, root in roots.items():
+                cold = open_once(root, path, work / name / f"cold{i}")
+                times.setdefault((name, "cold"), []).append(cold)
+                times.setdefault((name, "warm"), []).append(open_once(root, path, work / name / "warm"))
+        print(
+            f"time to the first page, {args.rounds} interleaved rounds, load average {load:.1f} -> {os.getloadavg()[0]:.1f}:"
+        )
+        for (name, kind), runs in times.items():
             print(
-                f"  vs baseline: time to first page {base_s / r['first_page_s']:.1f}x less "
-                f"(CPU {base_cpu / r['first_page_cpu_s']:.1f}x), to the full index {base_s / r['indexed_s']:.1f}x "
-                f"(CPU {base_cpu / r['indexed_cpu_s']:.1f}x), peak memory {base_rss / r['peak_rss']:.1f}x less"
+                f"  {name}, {kind}: {_range([r['s'] for r in runs])} s, CPU {_range([r['cpu'] for r in runs])} s, "
+                f"RSS {_range([r['rss'] / MB for r in runs], '.0f')} MiB"
+            )
+        if args.against is not None:
+            other = f"against {args.against}"
+            for kind in ("cold", "warm"):
+                mine, theirs = times["this checkout", kind], times[other, kind]
+                wall = statistics.median(t["s"] / m["s"] for m, t in zip(mine, theirs, strict=True))
+                cpu = statistics.median(t["cpu"] / m["cpu"] for m, t in zip(mine, theirs, strict=True))
+                print(
+                    f"  {kind}: {args.against} takes {wall:.2f}x the time of this checkout ({cpu:.2f}x the CPU), median of rounds"
+                )
+        if not args.no_load_baseline:
+            base_s, base_cpu, base_rss = baseline(path)
+            mine = full["this checkout"]
+            cold = statistics.median(r["s"] for r in times["this checkout", "cold"])
+            print(
+                f"baseline (load_jsonl + summarize_by_env): {base_s:.1f} s ({base_cpu:.1f} s CPU), peak RSS "
+                f"{base_rss / MB:,.0f} MiB: {base_s / cold:.0f}x the time to the viewer's cold first page, "
+                f"{base_s / mine['indexed_s']:.1f}x the time to its full index, {base_rss / mine['peak_rss']:.0f}x its "
+                "peak memory"
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

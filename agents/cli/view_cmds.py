@@ -1,50 +1,25 @@
-"""CLI: ``view`` (eval and train runs in the browser) and what ``play --web`` serves."""
+"""CLI: ``view`` (eval and train runs in the browser) and what ``play --web`` serves: the options, over
+``view_run`` (which ``main`` also calls directly for the plain ``view PATH... [--port N]``)."""
 
 from __future__ import annotations
 
-import socket
-import threading
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from agents.cli.view_run import DEFAULT_PORT, ViewUsageError, need_server, run_view, serve
 
-def _need_server() -> None:
+
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """``ViewUsageError`` as typer's one-line usage error."""
     try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise typer.BadParameter(
-            f"the viewer needs FastAPI and uvicorn ({exc.name} is missing): pip install 'toolgym[view]'"
-        ) from None
-
-
-def free_port(port: int) -> int:
-    """``port`` if it can be bound on 127.0.0.1 (any free one for 0), else a one-line CLI error."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            raise typer.BadParameter(
-                f"port {port} is in use on 127.0.0.1; pass another --port (0: any free one)"
-            ) from None
-        return s.getsockname()[1]
-
-
-def serve(viewer: Any, port: int, what: str) -> None:
-    """Serve the page on 127.0.0.1 until interrupted."""
-    import uvicorn
-
-    from agents.view.app import create_app
-
-    port = free_port(port)
-    typer.echo(f"toolgym view: {what} at http://127.0.0.1:{port}/ (Ctrl+C stops)")
-    try:
-        uvicorn.run(create_app(viewer), host="127.0.0.1", port=port, log_level="warning")
-    finally:
-        if viewer.playground is not None:
-            viewer.playground.close_all()
+        yield
+    except ViewUsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def view_command(
@@ -54,7 +29,7 @@ def view_command(
             help="Trajectories JSONL files (eval's --out) and run folders (train's --output-dir)."
         ),
     ],
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free one).")] = 8765,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free one).")] = DEFAULT_PORT,
     html: Annotated[
         Path | None,
         typer.Option("--html", help="Write one self-contained HTML file here instead of serving."),
@@ -74,38 +49,8 @@ def view_command(
 ) -> None:
     """Look at runs in the browser: episodes filtered and sorted, the eval summary, each episode's
     conversation, tool calls, rewards and env mask, two runs side by side, a train run's curves."""
-    _need_server()
-    from agents.view.app import make_viewer
-
-    viewer = make_viewer(list(paths), tokenizer=tokenizer)
-    if html is not None:
-        from agents.view.export import write_html
-
-        out = write_html(viewer, html, max_episodes)
-        _report_bad_lines(viewer)
-        total = sum(len(i) for i in viewer.indexes.values())
-        typer.echo(
-            f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {total} episodes in {len(viewer.sources)} file(s))"
-        )
-        return
-    threading.Thread(target=_report_bad_lines, args=(viewer,), daemon=True).start()
-    serve(viewer, port, f"{len(viewer.sources)} trajectories file(s)")
-
-
-def _report_bad_lines(viewer: Any) -> None:
-    """Once each file is indexed, one line on stderr for its malformed lines (the page lists them all)."""
-    for source in viewer.sources:
-        index = viewer.indexes[source.id]
-        index.wait()
-        if index.failure:
-            typer.echo(f"{source.label}: {index.failure}", err=True)
-        if index.bad_count:
-            first = index.bad_lines[0]
-            typer.echo(
-                f"{source.label}: {index.bad_count} malformed line(s) skipped, the first at line {first.line}: "
-                f"{first.error}",
-                err=True,
-            )
+    with _usage_errors():
+        run_view(paths, port, html, max_episodes, tokenizer)
 
 
 def serve_play(env_id: str, seed: int | None, kwargs: dict[str, Any], port: int) -> None:
@@ -113,11 +58,12 @@ def serve_play(env_id: str, seed: int | None, kwargs: dict[str, Any], port: int)
     from agents.cli.env_args import make_env
 
     make_env(env_id, kwargs).close()  # an unknown id or a bad kwarg is a CLI error before serving
-    _need_server()
-    from agents.view.app import make_viewer
+    with _usage_errors():
+        need_server()
+        from agents.view.app import make_viewer
 
-    viewer = make_viewer([], play=True, play_env={"env_id": env_id, "seed": seed, "kwargs": kwargs})
-    serve(viewer, port, f"playground for {env_id}")
+        viewer = make_viewer([], play=True, play_env={"env_id": env_id, "seed": seed, "kwargs": kwargs})
+        serve(viewer, port, f"playground for {env_id}")
 
 
 def register(app: typer.Typer) -> None:

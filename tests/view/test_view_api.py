@@ -7,11 +7,12 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from fastapi.testclient import TestClient
+from starlette.testclient import TestClient
 from view_helpers import synthetic
 
 from agents.trajectory import save_jsonl
 from agents.view.app import create_app, make_viewer
+from agents.view.play import MAX_TURN_CHARS
 
 #: The server answers only to local host names (not TestClient's default "testserver").
 LOCAL = "http://127.0.0.1:8765"
@@ -62,27 +63,32 @@ def test_filters_sorting_and_the_filtered_summary(big: TestClient):
 
 
 @pytest.mark.parametrize(
-    ("url", "status"),
+    ("url", "status", "says"),
     [
-        ("/api/sources/0/episodes?limit=0", 422),
-        ("/api/sources/0/episodes?limit=100000", 422),
-        ("/api/sources/0/episodes?offset=-1", 422),
-        ("/api/sources/0/episodes?sort=__class__", 400),
-        ("/api/sources/0/episodes?reward_min=lots", 422),
-        ("/api/sources/0/episodes?success=maybe", 422),
-        ("/api/sources/7/episodes", 404),
-        ("/api/sources/0/episodes/1200", 404),
-        ("/api/sources/0/episodes/-1", 404),
-        ("/api/sources/0/episodes/x", 422),
-        ("/api/compare?a=0&b=0&change=better", 400),
-        ("/api/compare?a=0&b=9", 404),
-        ("/api/runs/0/curves", 404),
+        ("/api/sources/0/episodes?limit=0", 422, "limit must be an integer in [1, 500]"),
+        ("/api/sources/0/episodes?limit=100000", 422, "limit"),
+        ("/api/sources/0/episodes?offset=-1", 422, "offset"),
+        ("/api/sources/0/episodes?sort=__class__", 400, "sort must be one of"),
+        ("/api/sources/0/episodes?reward_min=lots", 422, "reward_min must be a number"),
+        ("/api/sources/0/episodes?success=maybe", 422, "success must be true or false"),
+        ("/api/sources/0/episodes?turns_max=1.5", 422, "turns_max must be an integer"),
+        ("/api/sources/0/summary?error=2", 422, "error"),
+        ("/api/sources/7/episodes", 404, "no source"),
+        ("/api/sources/0/episodes/1200", 404, "no episode 1200"),
+        ("/api/sources/0/episodes/-1", 404, "no episode"),
+        ("/api/sources/0/episodes/x", 422, "pos must be an integer"),
+        ("/api/compare?a=0&b=0&change=better", 400, "change must be one of"),
+        ("/api/compare?a=0", 422, "b is required"),
+        ("/api/compare?a=0&b=9", 404, "no source"),
+        ("/api/runs/0/curves", 404, "no run"),
+        ("/api/nothing", 404, ""),
     ],
 )
-def test_bad_requests_are_4xx_with_a_reason(big: TestClient, url: str, status: int):
+def test_bad_requests_are_4xx_with_a_reason(big: TestClient, url: str, status: int, says: str):
     r = big.get(url)
     assert r.status_code == status, r.text
-    assert r.json()["detail"]
+    detail = r.json()["detail"]
+    assert detail and says in detail and "\n" not in detail, detail
 
 
 @pytest.mark.parametrize(
@@ -224,7 +230,17 @@ def test_play_bad_input(view_cache: Path):
     assert c.post("/api/play/start", json={"env_id": "toolgym/Nope-v0"}).status_code == 400
     r = c.post("/api/play/start", json={"env_id": "toolgym/Countdown-v0", "protocol": "yaml"})
     assert r.status_code == 400 and "protocol" in r.json()["detail"]
-    assert c.post("/api/play/start", json={"env_id": "toolgym/Countdown-v0", "seed": -1}).status_code == 422
+    for body, says in [
+        ({"env_id": "toolgym/Countdown-v0", "seed": -1}, "seed must be an integer in [0, "),
+        ({"env_id": "toolgym/Countdown-v0", "seed": "3"}, "seed must be an integer"),
+        ({"env_id": "toolgym/Countdown-v0", "difficulty": "hard"}, "difficulty must be a number"),
+        ({"seed": 3}, "env_id is required"),
+        ([1, 2], "the body must be a JSON object"),
+    ]:
+        r = c.post("/api/play/start", json=body)
+        assert r.status_code == 422 and says in r.json()["detail"], (body, r.text)
+    r = c.post("/api/play/nosuch/step", json={"text": "x" * (MAX_TURN_CHARS + 1)})
+    assert r.status_code == 422 and "text must be at most" in r.json()["detail"]
     assert c.post("/api/play/nosuch/step", json={"text": "x"}).status_code == 400
     assert (
         c.post("/api/play/start", content="env_id=x", headers={"content-type": "text/plain"}).status_code
@@ -254,3 +270,15 @@ def test_a_file_removed_or_cut_after_opening_is_a_4xx(tmp_path: Path, view_cache
     path.unlink()
     r = c.get("/api/sources/0/episodes/0")
     assert r.status_code == 409 and "No such file" in r.json()["detail"]
+
+
+def test_indexing_starts_when_the_server_does(tmp_path: Path, view_cache: Path):
+    """``toolgym view`` opens its files unstarted, so the server's start-up has the CPU to itself."""
+    viewer = make_viewer([save_jsonl(synthetic(5), tmp_path / "t.jsonl")], start=False)
+    index = viewer.indexes["0"]
+    assert not index.wait(0) and len(index) == 0
+    with TestClient(create_app(viewer), base_url=LOCAL) as c:  # runs the app's start-up
+        assert index.wait(60)
+        assert c.get("/api/sources/0/episodes").json()["total"] == 20
+    again = make_viewer([tmp_path / "t.jsonl"], start=False)  # from the cache: complete at once
+    assert again.indexes["0"].from_cache and again.indexes["0"].wait(0)

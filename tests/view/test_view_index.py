@@ -120,3 +120,29 @@ def test_filters_and_sorting_match_the_records(tmp_path: Path, view_cache: Path)
     assert by_task == sorted(by_task)
     with pytest.raises(ValueError, match="sort must be one of"):
         sel.select(index, Filter(), "nope")
+
+
+def test_fields_read_without_parsing_the_rest_mean_what_the_whole_record_says(
+    tmp_path: Path, view_cache: Path
+):
+    """The index decodes only the fields it needs (token ids as raw JSON): whether an episode has token
+    ids is Python's truthiness of ``prompt_ids`` or of any turn's ``completion_ids``, whatever their JSON."""
+    cases = [[], None, [0], "x", "", 0, 0.0, 2, {}, {"a": 1}, True, False]
+    records = [{"env_id": "e", "prompt_ids": v} for v in cases]
+    records += [{"env_id": "e", "turns": [{"completion_ids": v}]} for v in cases]
+    records += [
+        {"env_id": "e"},
+        {"env_id": "e", "turns": [{"completion_ids": None}, {"completion_ids": [7]}]},
+    ]
+    lines = [json.dumps(r) for r in records] + [
+        '{"env_id": "e", "prompt_ids": [ ] }',
+        '{"env_id": "e", "turns": [3]}',
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    index = EpisodeIndex.open(path, background=False)
+    want = [bool(v) for v in cases] * 2 + [False, True, False]
+    assert index.columns()["tokens"].tolist() == want
+    assert [(b.line, b.error.split(" (")[0]) for b in index.bad_lines] == [
+        (len(lines), "turns is not a list of objects")
+    ]
