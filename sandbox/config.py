@@ -33,6 +33,7 @@ PRELOAD = (
     "ctypes",
     "subprocess",
     "select",
+    "numpy",  # where the interpreter has it: runs then fork with numpy imported (no threads, see fork_server)
 )
 
 
