@@ -70,6 +70,17 @@ class SandboxPython:
         """bwrap arguments that make this interpreter runnable inside a jail whose /usr, /etc and
         /lib* are the host's."""
         args: list[str] = []
+        made: set[str] = set()
+        for dest in [d for _, d in self.binds] + [d for _, d in self.links]:
+            # the directories above: open to all (bwrap would copy the host's modes, /root's 0700)
+            parents = []
+            parent = os.path.dirname(dest)
+            while parent != "/" and parent not in made and not any(inside(parent, d) for d in SYSTEM_DIRS):
+                parents.append(parent)
+                parent = os.path.dirname(parent)
+            for parent in reversed(parents):
+                args += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
         for source, dest in self.binds:
             args += ["--ro-bind", source, dest]
         for target, dest in self.links:
