@@ -33,7 +33,10 @@ PRELOAD = (
     "ctypes",
     "subprocess",
     "select",
-    "numpy",  # where the interpreter has it: runs then fork with numpy imported (no threads, see fork_server)
+    # where the interpreter has them: runs fork with numpy imported (one BLAS thread; numpy.random's
+    # global state is seeded anew in every run, see fork_server)
+    "numpy",
+    "numpy.random",
 )
 
 

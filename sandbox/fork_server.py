@@ -241,6 +241,14 @@ def _request_limits(req: dict, preloaded: int = 0) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
 
 
+def _reseed_after_fork() -> None:
+    """Give every forked process its own seed for preloaded generators seeded at import (the
+    standard ``random`` module does this itself): numpy.random's global RandomState."""
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None and hasattr(np_random, "seed"):
+        os.register_at_fork(after_in_child=np_random.seed)
+
+
 def _address_space() -> int:
     """This process's mapped address space in bytes (what RLIMIT_AS counts)."""
     try:
@@ -1100,6 +1108,7 @@ def main() -> None:
         with contextlib.suppress(Exception):  # a missing optional module only costs speed
             __import__(name)
     cfg["preloaded_vm"] = max(0, _address_space() - before)
+    _reseed_after_fork()
     _prctl(PR_SET_DUMPABLE, 0)
     Server(cfg, (rfd, wfd)).serve(rfd, wfd)
 
