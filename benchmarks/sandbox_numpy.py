@@ -57,7 +57,7 @@ def main() -> None:
     path = args.python or setup_python(log=lambda line: print(line, file=sys.stderr))
     python = resolve(path, "--python")
     print(f"interpreter {path} (Python {'.'.join(map(str, python.version))}); {load()}")
-    without = tuple(m for m in PRELOAD if m != "numpy")
+    without = tuple(m for m in PRELOAD if m.split(".")[0] != "numpy")
     for name, preload in (("", PRELOAD), (" no numpy preload", without)):
         with Sandbox(workers=1, max_sessions=0, python=path, preload=preload) as sb:
             for what, code in (("import numpy", IMPORT), ("numpy solve", COMPUTE)):
