@@ -3,7 +3,9 @@
 a fresh ``bwrap --unshare-all ... python -c CODE`` per run over the same interpreter.
 
 The embedded sandbox preloads numpy in each worker's server before its zygote forks, so a run starts
-with numpy imported; the row "no numpy preload" is the same sandbox without it (as before). Each
+with numpy imported; the rows "no numpy preload" are the same sandbox without it (as before), and
+the ``print(1)`` rows show what forking from a worker that holds numpy costs a run that does not use
+it. Each
 configuration alternates with the baseline for ``--rounds`` rounds of ``--total`` runs and reports
 the median round of each.
 
@@ -60,7 +62,7 @@ def main() -> None:
     without = tuple(m for m in PRELOAD if m.split(".")[0] != "numpy")
     for name, preload in (("", PRELOAD), (" no numpy preload", without)):
         with Sandbox(workers=1, max_sessions=0, python=path, preload=preload) as sb:
-            for what, code in (("import numpy", IMPORT), ("numpy solve", COMPUTE)):
+            for what, code in (("import numpy", IMPORT), ("numpy solve", COMPUTE), ("print(1)", "print(1)")):
                 first = sb.run(code, timeout_s=30)
                 assert first.status == "ok", first
                 base = gem_style(python, code)
