@@ -213,3 +213,16 @@ def test_a_tree_runs_cannot_read_is_refused_naming_it(tmp_path):
             resolve(python, "python")
     else:  # runs keep this user's uid: the tree is readable to them
         assert resolve(python, "python").host_path == python
+
+
+def test_a_symlink_to_an_interpreter_is_followed_into_the_jail(tmp_path):
+    """A path that is a symlink outside every tree the interpreter has: the link is made in the jail."""
+    target = os.path.realpath(BASES[-1])
+    (tmp_path / "bin").mkdir()
+    link = tmp_path / "bin" / "py"
+    link.symlink_to(target)
+    resolved = resolve(str(link), "python")
+    assert resolved.executable == RELOCATED + str(link)
+    with Sandbox(workers=1, max_sessions=0, python=str(link)) as sb:
+        r = sb.run("import sys; print(sys.executable)")
+    assert (r.status, r.stdout) == ("ok", f"{RELOCATED}{link}\n"), r
