@@ -235,7 +235,9 @@ def resolve(path: str, source: str, whole_host_path: bool = False) -> SandboxPyt
     if os.path.isdir(dynload):
         modules = [os.path.join(dynload, n) for n in sorted(os.listdir(dynload)) if n.endswith(".so")]
     binds = [(root, jail_path(root)) for root in kept]
-    for lib in sorted(_shared_libraries([real_binary, *modules])):
+    # what the system's own directories hold links against them: only the interpreter's trees are asked
+    outside = [f for f in (real_binary, *modules) if not any(inside(f, d) for d in SYSTEM_DIRS)]
+    for lib in sorted(_shared_libraries(outside)):
         if not bound(lib) and not bound(os.path.realpath(lib)):
             binds.append((lib, jail_path(lib)))
 
