@@ -33,6 +33,10 @@ PRELOAD = (
     "ctypes",
     "subprocess",
     "select",
+    # where the interpreter has them: runs fork with numpy imported (one BLAS thread; numpy.random's
+    # global state is seeded anew in every run, see fork_server)
+    "numpy",
+    "numpy.random",
 )
 
 

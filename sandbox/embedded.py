@@ -117,7 +117,7 @@ class Sandbox(SandboxAPI):
             else:
                 launch.find_bwrap()
                 launch.probe_bwrap()
-            self._pool = WorkerPool(cfg, launch.find_python(cfg.python))
+            self._pool = WorkerPool(cfg, launch.sandbox_python(cfg.python, cfg.backend))
             if warm:
                 self._pool.warm()
         self._executor = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="sandbox")

@@ -46,11 +46,20 @@ import types
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
+# One thread for the numeric libraries: a run is bounded in CPU time, processes and address space,
+# and a BLAS thread pool per core would spend all three (and the server preloads numpy before forking).
+THREADS_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
 ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
     "LC_ALL": "C.UTF-8",
     "PYTHONIOENCODING": "utf-8",
+    **THREADS_ENV,
 }
 CPU_GRACE_S = 1
 SESSION_CPU_S = 3600
@@ -221,13 +230,32 @@ def _drop(cfg: dict) -> None:
     os.environ.update(ENV, HOME=cfg["workdir"], TMPDIR=cfg["tmpdir"])
 
 
-def _request_limits(req: dict) -> None:
-    """The request's own limits (only ever lowered: the uid is dropped already)."""
-    memory = int(req["memory_mb"]) * 1024 * 1024
+def _request_limits(req: dict, preloaded: int = 0) -> None:
+    """The request's own limits (only ever lowered: the uid is dropped already). The address space
+    the server's preloaded modules map (``preloaded`` bytes) comes on top of ``memory_mb``, so a run
+    has the same room whatever is preloaded."""
+    memory = int(req["memory_mb"]) * 1024 * 1024 + preloaded
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_DATA, memory)
     cpu = int(req.get("cpu_s") or int(float(req["timeout_s"])) + CPU_GRACE_S)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
+
+
+def _reseed_after_fork() -> None:
+    """Give every forked process its own seed for preloaded generators seeded at import (the
+    standard ``random`` module does this itself): numpy.random's global RandomState."""
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None and hasattr(np_random, "seed"):
+        os.register_at_fork(after_in_child=np_random.seed)
+
+
+def _address_space() -> int:
+    """This process's mapped address space in bytes (what RLIMIT_AS counts)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _write_files(workdir: str, files: dict) -> None:
@@ -383,7 +411,7 @@ def _child(cfg: dict, sock: socket.socket, inner: _Filter | None) -> None:
         os.closerange(setup_w + 1, 65536)
         req = json.loads(os.pread(req_fd, os.fstat(req_fd).st_size, 0))
         os.close(req_fd)
-        _request_limits(req)
+        _request_limits(req, int(cfg.get("preloaded_vm", 0)))
         _write_files(cfg["workdir"], req.get("files") or {})
         code, language = req["code"], req["language"]
         del req
@@ -1074,9 +1102,13 @@ def main() -> None:
     os.dup2(devnull, 1)
     os.close(devnull)
     cfg = read_frame(rfd)
+    os.environ.update(THREADS_ENV)  # read by the numeric libraries as they load
+    before = _address_space()
     for name in cfg.get("preload", []):
         with contextlib.suppress(Exception):  # a missing optional module only costs speed
             __import__(name)
+    cfg["preloaded_vm"] = max(0, _address_space() - before)
+    _reseed_after_fork()
     _prctl(PR_SET_DUMPABLE, 0)
     Server(cfg, (rfd, wfd)).serve(rfd, wfd)
 

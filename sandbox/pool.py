@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sandbox.config import SandboxConfig
+from sandbox.interpreter import SandboxPython
 from sandbox.worker import Worker, WorkerError, WorkerStale
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class WorkerPool:
     """At most ``cfg.workers`` warm workers. A freed worker goes straight to the longest waiting caller,
     so no caller starves under load; a broken worker is closed and replaced in the background."""
 
-    def __init__(self, cfg: SandboxConfig, python: str) -> None:
+    def __init__(self, cfg: SandboxConfig, python: SandboxPython) -> None:
         self.cfg, self.python, self.size = cfg, python, cfg.workers
         self._lock = threading.Lock()
         # None: a slot whose worker is not started. First in, first out: the worker that finished

@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox import fork_server, launch
 from sandbox.config import SandboxConfig
+from sandbox.interpreter import SandboxPython
 from sandbox.seccomp_filter import compile_filter, filter_fd
 
 START_TIMEOUT_S = 30.0
@@ -31,7 +32,7 @@ class WorkerStale(WorkerError):
 class Worker:
     """One fork server in its own sandbox. Not thread-safe: the pool hands it to one caller at a time."""
 
-    def __init__(self, cfg: SandboxConfig, python: str) -> None:
+    def __init__(self, cfg: SandboxConfig, python: SandboxPython) -> None:
         self.cfg, self.python = cfg, python
         self.proc: subprocess.Popen[bytes] | None = None
         self.lease: launch.UidLease | None = None

@@ -1,6 +1,8 @@
-"""CLI: ``toolgym sandbox serve`` (the sandbox service) and ``toolgym sandbox run`` (one snippet)."""
+"""CLI: ``toolgym sandbox serve`` (the sandbox service), ``toolgym sandbox run`` (one snippet) and
+``toolgym sandbox python-setup`` (the interpreter for runs, with numpy and the scientific stack)."""
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +14,7 @@ from sandbox.config import MAX_BODY_BYTES, SandboxConfig
 DEFAULT = {f.name: f.default for f in dataclasses.fields(SandboxConfig)}
 
 sandbox_app = typer.Typer(
-    help="Isolated code execution: run the sandbox service or one snippet.",
+    help="Isolated code execution: run the sandbox service or one snippet; provision the runs' interpreter.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -73,6 +75,8 @@ def serve(
         SandboxConfig(**config)  # a bad flag is said here, before any worker starts
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if backend != "docker":
+        _check_interpreter(backend)
     typer.echo(f"toolgym sandbox service on http://{host}:{port} (backend {backend})", err=True)
     service.serve(host, port, max_pending=max_pending, max_body_bytes=max_body_bytes, **config)
 
@@ -96,6 +100,8 @@ def run(
         raise typer.BadParameter(f"{problem}: {path}", param_hint="PATH")
     else:
         code = path.read_text()
+    if not (url or os.environ.get("TOOLGYM_SANDBOX_URL")):
+        _check_interpreter("bwrap")
     try:  # a bad --language, --timeout-s or --memory-mb, or one past the sandbox's caps
         result = get_sandbox(url).run(code, language=language, timeout_s=timeout_s, memory_mb=memory_mb)
     except ValueError as exc:
@@ -104,6 +110,44 @@ def run(
     sys.stderr.write(result.stderr)
     typer.echo(f"[{result.status}] exit={result.exit_code} wall={result.wall_s:.3f}s", err=True)
     raise typer.Exit(0 if result.ok else 1)
+
+
+@sandbox_app.command("python-setup")
+def python_setup(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Where to make the venv (default: $TOOLGYM_HOME/sandbox-python)."),
+    ] = None,
+    python: str = typer.Option(None, help="Interpreter to make it from (default: the system's python3)."),
+    requirements: Annotated[
+        Path | None,
+        typer.Option(help="Requirements file to install instead of the shipped, pinned one."),
+    ] = None,
+) -> None:
+    """Make a venv for sandboxed runs with numpy, scipy, sympy and mpmath (pinned) and print its
+    interpreter's path: `export TOOLGYM_SANDBOX_PYTHON=$(toolgym sandbox python-setup)`. Packages come
+    through pip's configured index; running it again does nothing."""
+    from sandbox.provision import ProvisionError, setup_python
+
+    try:
+        path = setup_python(
+            folder, base=python, requirements=requirements, log=lambda line: typer.echo(line, err=True)
+        )
+    except ProvisionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(path)
+
+
+def _check_interpreter(backend: str) -> None:
+    """A bad TOOLGYM_SANDBOX_PYTHON is one line and exit status 2, before anything starts."""
+    from sandbox.launch import SandboxUnavailable, sandbox_python
+
+    try:
+        sandbox_python(None, backend)
+    except SandboxUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,15 @@ def test_sandbox_runs_code_through_the_balancer(sandbox) -> None:
     assert result.stdout.strip() == "45"
 
 
+def test_runs_in_the_stack_have_numpy(sandbox) -> None:
+    """The image's runs use the provisioned interpreter (TOOLGYM_SANDBOX_PYTHON): numpy, scipy, sympy."""
+    r = sandbox.run(
+        "import numpy as np, scipy, sympy\nprint(int(np.arange(10).sum()), sympy.factor('x**2 - 1'))",
+        timeout_s=30,
+    )
+    assert (r.status, r.stdout) == ("ok", "45 (x - 1)*(x + 1)\n"), r
+
+
 def test_code_episode(sandbox) -> None:
     """A multi-turn code episode on the service: define, test, fix, test again, in one session."""
     with sandbox.open_session(timeout_s=10.0) as session:
