@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -95,8 +94,7 @@ def cluster() -> Iterator[dict[str, Any]]:
     env = {
         **os.environ,
         "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": secrets.token_hex(32),
+        "RAY_AUTH_MODE": "disabled",  # a cluster of this machine, for this module only
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
     common = ["--num-cpus", "1", "--object-store-memory", str(80 * 2**20), "--disable-usage-stats"]
@@ -107,7 +105,6 @@ def cluster() -> Iterator[dict[str, Any]]:
     worker = [RAY, "start", "--address", address, "--temp-dir", f"{tmp}/worker"]
     worker += [*_node_ports(ports[9:15]), *common]
     groups: list[int] = []
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
     try:
         for i, cmd in enumerate((head, worker)):
             log = Path(tmp, f"start{i}.log")
@@ -115,7 +112,6 @@ def cluster() -> Iterator[dict[str, Any]]:
                 proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
                 groups.append(proc.pid)
                 assert proc.wait(timeout=180) == 0, log.read_text()[-3000:]
-        os.environ.update({k: env[k] for k in saved})
         ray.init(address=address, logging_level="WARNING")
         deadline = time.monotonic() + 120
         while len([n for n in ray.nodes() if n["Alive"]]) < 2:
@@ -126,11 +122,6 @@ def cluster() -> Iterator[dict[str, Any]]:
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         _stop(groups)
         shutil.rmtree(tmp, ignore_errors=True)
 
