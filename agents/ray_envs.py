@@ -7,7 +7,9 @@ the actor that started it; each turn the engine sends every actor one call with 
 steps. An actor that dies, or whose node does, turns its episodes into infrastructure errors (the
 trajectory's ``error``, never a reward of 0) and the run goes on with the others; a lost actor is
 replaced for the episodes started after. Every node needs toolgym installed (``pip install
-toolgym[ray]``), as the actors import it there.
+toolgym[ray]``), as the actors import it there. Ray runs its workers at niceness 15; a cluster
+started here (``local``) runs them at 0, so that env work gets its share of a shared machine (start
+nodes with ``RAY_worker_niceness=0 ray start ...`` for the same).
 
 Imported only when ``ray_address`` is given: the rest of toolgym never imports Ray.
 """
@@ -74,6 +76,7 @@ class _Actor:
     ready: Any  # the ObjectRef of its ready() call
     state: str = "pending"  # pending, up or dead
     meta: dict[str, Any] = field(default_factory=dict)
+    releasing: list[Any] = field(default_factory=list)  # ObjectRefs of release calls not yet read
 
 
 class RayEnvs:
@@ -192,6 +195,7 @@ class RayEnvs:
         for a, ref in refs.items():
             try:
                 results = ray.get(ref)
+                self._settle(a)
             except RayError as exc:
                 msg = "reset failed: " + self._lost(a, exc)
                 meta = {k: v for k, v in self._actors[a].meta.items() if k != "pid"}
@@ -224,23 +228,31 @@ class RayEnvs:
         return out  # type: ignore[return-value]
 
     def release(self, jobs: Sequence[tuple[int, bool]]) -> None:
-        """Hand the envs back to their actors' pools (clean) or close them."""
+        """Hand the envs back to their actors' pools (clean) or close them. Not waited for: an
+        actor runs its calls in order, so its next ``start`` sees them; its outcome is read then."""
         groups: dict[int, list[tuple[int, bool]]] = {}
         for slot, clean in jobs:
             actor = self._where.pop(slot, None)
             if actor is not None and self._actors[actor].state == "up":
                 groups.setdefault(actor, []).append((slot, clean))
-        refs = {a: self._actors[a].handle.release.remote(group) for a, group in groups.items()}
-        for a, ref in refs.items():
+        for a, group in groups.items():
+            self._actors[a].releasing.append(self._actors[a].handle.release.remote(group))
+
+    def _settle(self, index: int) -> None:
+        """Read the outcome of actor ``index``'s earlier releases (they ran before its last call)."""
+        refs, self._actors[index].releasing = self._actors[index].releasing, []
+        for ref in refs:
             try:
                 ray.get(ref)
             except RayError as exc:
-                self._lost(a, exc)
+                self._lost(index, exc)
+                return
 
     def close(self) -> None:
         """Close the actors' envs, end the actors, and disconnect from Ray if this connected."""
         actors = getattr(self, "_actors", [])
         closing = [a.handle.close.remote() for a in actors if a.state == "up"]
+        closing += [ref for a in actors for ref in a.releasing]
         if closing:
             with contextlib.suppress(RayError, GetTimeoutError):
                 ray.wait(closing, num_returns=len(closing), timeout=10)
@@ -256,8 +268,8 @@ class RayEnvs:
 def _connect(address: str) -> None:
     """Connect to the cluster (or start a local one for ``local``); a one-line error if it fails."""
     kwargs: dict[str, Any] = {"logging_level": logging.WARNING}
-    if address == "local":
-        kwargs["include_dashboard"] = False
+    if address == "local":  # Ray's workers run at niceness 15: env work would yield to all else here
+        kwargs.update(include_dashboard=False, _system_config={"worker_niceness": 0})
     try:
         ray.init(address=address, **kwargs)
     except Exception as exc:

@@ -7,6 +7,7 @@ episodes into infrastructure errors and the run finishes; ``toolgym eval --ray-a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,10 +66,8 @@ def _node_ports(ports: list[int]) -> list[str]:
 def _stop(groups: list[int], grace: float = 5.0) -> None:
     """End the process groups of the ``ray start`` commands this module ran: SIGTERM, then SIGKILL."""
     for pgid in groups:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + grace
     for pgid in groups:
         while True:
@@ -77,10 +76,8 @@ def _stop(groups: list[int], grace: float = 5.0) -> None:
             except ProcessLookupError:
                 break
             if time.monotonic() > deadline:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 break
             time.sleep(0.2)
 
@@ -109,7 +106,9 @@ def cluster() -> Iterator[dict[str, Any]]:
         for i, cmd in enumerate((head, worker)):
             log = Path(tmp, f"start{i}.log")
             with log.open("w") as out:
-                proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = subprocess.Popen(
+                    cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
                 groups.append(proc.pid)
                 assert proc.wait(timeout=180) == 0, log.read_text()[-3000:]
         ray.init(address=address, logging_level="WARNING")
@@ -245,7 +244,11 @@ def test_evaluate_and_the_eval_command_take_a_ray_address(cluster, tiny_tokenize
     args = ["eval", "--env", "toolgym/Countdown-v0", "--model", str(tiny_model_dir), "-n", "4"]
     args += ["--max-turns", "1", "--max-tokens", "4", "--out", str(out), "--ray-address", cluster["address"]]
     proc = subprocess.run(
-        [sys.executable, "-m", "agents", *args], env=cluster["env"], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "agents", *args],
+        env=cluster["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
