@@ -27,10 +27,12 @@ class EnvHostError(RuntimeError):
 
 @dataclass
 class EnvStart:
-    """What an episode's reset gave; ``error`` instead when it could not start. ``meta`` says where
-    the env runs (a Ray node and actor; empty in the engine's own process)."""
+    """What an episode's reset gave; ``error`` instead when it could not start (``lost``: because its
+    host was lost, a Ray actor or its node, so the episode could be played again elsewhere). ``meta``
+    says where the env runs (a Ray node and actor; empty in the engine's own process)."""
 
     error: str | None = None
+    lost: bool = False
     messages: list[dict[str, Any]] = field(default_factory=list)
     tools: list[dict[str, Any]] = field(default_factory=list)
     task_id: str = ""
@@ -40,10 +42,11 @@ class EnvStart:
 
 @dataclass
 class EnvStep:
-    """What one step gave. ``failure``: the step raised (or the env's host was lost), an
+    """What one step gave. ``failure``: the step raised (or, ``lost``, the env's host was lost), an
     infrastructure error that ends the episode; ``error``: the env's own ``info["error"]``."""
 
     failure: str | None = None
+    lost: bool = False
     reward: float = 0.0
     reward_components: dict[str, float] = field(default_factory=dict)
     tool_calls: int = 0

@@ -184,7 +184,7 @@ class RayEnvs:
         up = self._up()
         if not up:
             msg = f"reset failed: EnvHostError: no env actor is up on the Ray cluster at {self.address!r}"
-            return [EnvStart(error=msg) for _ in jobs]
+            return [EnvStart(error=msg, lost=True) for _ in jobs]
         groups: dict[int, list[int]] = {}
         for i, (slot, _) in enumerate(jobs):
             actor = up[i % len(up)]
@@ -199,7 +199,7 @@ class RayEnvs:
             except RayError as exc:
                 msg = "reset failed: " + self._lost(a, exc)
                 meta = {k: v for k, v in self._actors[a].meta.items() if k != "pid"}
-                results = [EnvStart(error=msg, meta=dict(meta)) for _ in groups[a]]
+                results = [EnvStart(error=msg, lost=True, meta=dict(meta)) for _ in groups[a]]
             for i, result in zip(groups[a], results, strict=True):
                 out[i] = result
         return out  # type: ignore[return-value]
@@ -216,13 +216,13 @@ class RayEnvs:
                 refs[a] = self._actors[a].handle.step.remote([jobs[i] for i in idx])
             else:
                 for i in idx:
-                    out[i] = EnvStep(failure="env actor lost before this step")
+                    out[i] = EnvStep(failure="env actor lost before this step", lost=True)
         for a, ref in refs.items():
             try:
                 results = ray.get(ref)
             except RayError as exc:
                 msg = self._lost(a, exc)
-                results = [EnvStep(failure=msg) for _ in groups[a]]
+                results = [EnvStep(failure=msg, lost=True) for _ in groups[a]]
             for i, result in zip(groups[a], results, strict=True):
                 out[i] = result
         return out  # type: ignore[return-value]

@@ -195,6 +195,8 @@ class RolloutEngine:
             traj = Trajectory(spec.env_id, spec.task_id or "", spec.seed, spec.sample, [], [])
             traj.error = start.error
             traj.meta = dict(start.meta)
+            if start.lost:
+                traj.meta["env_lost"] = True
             return _Episode(spec=spec, slot=slot, traj=traj, ids=[], done=True)
         traj = Trajectory(
             env_id=spec.env_id,
@@ -231,6 +233,8 @@ class RolloutEngine:
             traj.error = result.failure
             traj.is_success = None
             ep.done = True
+            if result.lost:
+                traj.meta["env_lost"] = True
             return
         turn = traj.turns[-1]
         turn.reward = result.reward

@@ -155,6 +155,31 @@ def specs_from_prompts(prompts: list[Any], env_kwargs: dict[str, Any]) -> list[E
     return specs
 
 
+#: How many times a training batch's episodes whose env host was lost are played again.
+LOST_REPLAYS = 3
+
+
+def run_replaying_lost(
+    engine: RolloutEngine, specs: list[EpisodeSpec], trajectories_path: Path | None = None
+) -> list[Trajectory]:
+    """Run the episodes; play again (up to ``LOST_REPLAYS`` times) those whose env's host was lost (a
+    Ray actor or node: ``meta["env_lost"]``), the same task with the same policy, elsewhere. Every
+    trajectory played, the lost ones too, goes to ``trajectories_path``; any other error stays."""
+    trajectories = engine.run(specs)
+    if trajectories_path is not None:
+        save_jsonl(trajectories, trajectories_path, append=True)
+    for _ in range(LOST_REPLAYS):
+        lost = [i for i, t in enumerate(trajectories) if t.error is not None and t.meta.get("env_lost")]
+        if not lost:
+            break
+        again = engine.run([specs[i] for i in lost])
+        if trajectories_path is not None:
+            save_jsonl(again, trajectories_path, append=True)
+        for i, t in zip(lost, again, strict=True):
+            trajectories[i] = t
+    return trajectories
+
+
 def rollout_output(trajectories: list[Trajectory]) -> dict[str, Any]:
     """What TRL's ``rollout_func`` returns: ids, logprobs, the env mask and the reward parts."""
     have_logprobs = all(t.completion_logprobs is not None for t in trajectories)
@@ -266,9 +291,7 @@ def make_rollout_func(
     def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, Any]:
         specs = specs_from_prompts(prompts, cfg.env_kwargs)
         with RolloutEngine(policy_backend(trainer), rollout_cfg, env_pool=envs) as engine:
-            trajectories = engine.run(specs)
-        if trajectories_path is not None:
-            save_jsonl(trajectories, trajectories_path, append=True)
+            trajectories = run_replaying_lost(engine, specs, trajectories_path)
         return rollout_output(trajectories)
 
     return rollout_func

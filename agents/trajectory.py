@@ -36,7 +36,8 @@ class Turn:
 class Trajectory:
     """A whole episode: its prompt, its turns, its return and how it ended; ``reference`` is the task's
     reference answer (for reading episodes; never shown to the model); ``meta`` says where its env ran
-    (``ray_node_id``, ``ray_actor_id`` on a Ray cluster; empty in the engine's own process)."""
+    (``ray_node_id``, ``ray_actor_id`` on a Ray cluster; empty in the engine's own process), and
+    ``env_lost`` when the episode's error is that its env's host (a Ray actor, a node) was lost."""
 
     env_id: str
     task_id: str

@@ -31,6 +31,8 @@ from agents.evaluate import EvalConfig, evaluate
 from agents.metrics import summarize
 from agents.ray_envs import RayEnvs
 from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
+from agents.train import run_replaying_lost
+from agents.trajectory import load_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -219,11 +221,33 @@ def test_a_killed_actor_turns_its_episodes_into_errors_and_the_run_goes_on(clust
     for t in lost:
         assert t.error is not None and t.error.startswith("env actor lost (Ray node "), t.error
         assert t.is_success is None and t.num_turns == 2 and t.turns[-1].reward == 0.0
+        assert t.meta["env_lost"] is True
     assert all(t.is_success and t.error is None for t in kept)
     summary = summarize(first, k=1)
     assert summary.errors == 3 and summary.episodes == 6 and summary.success_rate == 1.0
     assert all(t.is_success and t.error is None for t in second)
     assert victim["ray_actor_id"] not in {t.meta["ray_actor_id"] for t in second}
+
+
+def test_training_plays_a_lost_actors_episodes_again(cluster, tiny_tokenizer, tmp_path):
+    seeds = list(range(4))
+    kwargs = {"check_tool": True, "protocol": "json"}
+    killed: list[int] = []
+
+    def kill_on_second_turn(batch: int) -> None:
+        if batch == 1 and not killed:
+            _, meta = engine.envs.actors[-1]
+            killed.append(meta["pid"])
+            os.kill(meta["pid"], signal.SIGKILL)
+
+    backend = _Player(tiny_tokenizer, _demos(seeds), before_batch=kill_on_second_turn)
+    specs = [EpisodeSpec("toolgym/Countdown-v0", seed=s, env_kwargs=dict(kwargs)) for s in seeds]
+    with RolloutEngine(backend, RolloutConfig(max_turns=4, ray_address=cluster["address"])) as engine:
+        trajs = run_replaying_lost(engine, specs, tmp_path / "t.jsonl")
+    assert killed and all(t.is_success and t.error is None for t in trajs)
+    assert [t.seed for t in trajs] == seeds
+    saved = list(load_jsonl(tmp_path / "t.jsonl"))  # the lost episodes are kept, as errors
+    assert len(saved) == 6 and sum(bool(t.meta.get("env_lost")) for t in saved) == 2
 
 
 def test_evaluate_and_the_eval_command_take_a_ray_address(cluster, tiny_tokenizer, tiny_model_dir, tmp_path):
