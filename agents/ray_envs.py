@@ -20,6 +20,7 @@ import contextlib
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,10 @@ class EnvActor:
 
     def release(self, jobs: list[tuple[int, bool]]) -> None:
         self.runner.release(jobs)
+
+    def cpu_seconds(self) -> float:
+        """CPU time this actor's process has used."""
+        return time.process_time()
 
     def close(self) -> None:
         self.runner.close()
@@ -167,6 +172,10 @@ class RayEnvs:
     def node_ids(self) -> list[str]:
         """The nodes of the actors that are up."""
         return [self._actors[i].meta["ray_node_id"] for i in self._up()]
+
+    def cpu_seconds(self) -> float:
+        """CPU time the actors that are up have used, summed."""
+        return float(sum(ray.get([self._actors[i].handle.cpu_seconds.remote() for i in self._up()])))
 
     @property
     def actors(self) -> list[tuple[Any, dict[str, Any]]]:

@@ -11,8 +11,10 @@ The policy is scripted (no model, no tokenizer): a wrong answer for Zebra, the t
 answer for the tool env. Each side is one engine, ``run`` once per round on a batch of fresh seeds
 (the same seeds on both sides), after one untimed warm-up round (envs made, actors started). The
 sides alternate which goes first; episodes/s are each side's episodes over its summed time; the
-ratio is the median of the per-round ratios, with their range. The load average is printed before
-and after: the machine may be shared.
+ratio is the median of the per-round ratios, with their range. "cores busy" is each side's CPU
+seconds (this process, plus the actors' for Ray) over its wall seconds: how many cores the side got.
+The load average is printed before and after: the machine may be shared, and on a saturated one no
+side gets the cores its processes could use.
 
     python -m benchmarks.ray_rollout [--rounds 5] [--batch 32] [--tool-rounds 5] [--tool-batch 64]
         [--tool-ms 50] [--ray-address local]
@@ -88,20 +90,29 @@ def side(engine: RolloutEngine, env_id: str, kwargs: dict[str, Any]) -> Callable
     return run
 
 
-def measure(sides: dict[str, Callable[[list[int]], None]], batch: int, rounds: int) -> dict[str, list[float]]:
-    """Seconds per side and round; round ``r`` plays seeds ``r*batch ..`` on every side, in an order
-    that alternates; a warm-up round on other seeds goes first, untimed."""
+def measure(
+    sides: dict[str, Callable[[list[int]], None]],
+    cpu: dict[str, Callable[[], float]],
+    batch: int,
+    rounds: int,
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Seconds per side and round, and each side's CPU seconds in all (``cpu[side]()``: the CPU time
+    of the processes doing its work, read outside the timing); round ``r`` plays seeds ``r*batch ..``
+    on every side, in an order that alternates; a warm-up round on other seeds goes first, untimed."""
     names = list(sides)
     for name in names:
         sides[name](list(range(10_000_000, 10_000_000 + batch)))
     out: dict[str, list[float]] = {n: [] for n in names}
+    used = dict.fromkeys(names, 0.0)
     for r in range(rounds):
         seeds = list(range(r * batch, (r + 1) * batch))
         for name in names if r % 2 == 0 else names[::-1]:
+            before = cpu[name]()
             start = time.perf_counter()
             sides[name](seeds)
             out[name].append(time.perf_counter() - start)
-    return out
+            used[name] += cpu[name]() - before
+    return out, used
 
 
 def _load() -> str:
@@ -133,10 +144,19 @@ def main() -> None:
     tool_kwargs = {"protocol": "json", "max_turns": 2, "tool_ms": args.tool_ms}
     cases = [
         ("Zebra d=1.0", *ZEBRA, args.batch, args.rounds, 1.6, "at least"),
-        (f"tool {args.tool_ms:g} ms", TOOL, tool_kwargs, args.tool_batch, args.tool_rounds, 0.9, "at least"),
+        (
+            f"tool {args.tool_ms:g} ms",
+            TOOL,
+            tool_kwargs,
+            args.tool_batch,
+            args.tool_rounds,
+            1 / 1.1,
+            "at least",
+        ),
     ]
     print(
-        f"{'case':<14}{'rounds x eps':>13}{'threads ep/s':>14}{'ray ep/s':>10}   ray/threads (rounds)   target"
+        f"{'case':<14}{'rounds x eps':>13}{'threads ep/s':>14}{'ray ep/s':>10}{'cores busy':>11}"
+        "   ray/threads (rounds)   target"
     )
     results = []
     try:
@@ -146,14 +166,20 @@ def main() -> None:
         ):
             for name, env_id, kwargs, batch, rounds, target, how in cases:
                 sides = {"threads": side(threads, env_id, kwargs), "ray": side(on_ray, env_id, kwargs)}
-                secs = measure(sides, batch, rounds)
+                cpu = {
+                    "threads": time.process_time,
+                    "ray": lambda: time.process_time() + ray_envs.cpu_seconds(),
+                }
+                secs, used = measure(sides, cpu, batch, rounds)
                 eps = {k: batch * len(v) / sum(v) for k, v in secs.items()}
+                cores = {k: used[k] / sum(secs[k]) for k in secs}
                 ratios = [t / r for t, r in zip(secs["threads"], secs["ray"], strict=True)]
                 ratio = statistics.median(ratios)
                 verdict = "met" if ratio >= target else "MISSED"
                 print(
-                    f"{name:<14}{rounds:>4} x{batch:>4}{eps['threads']:>14.1f}{eps['ray']:>10.1f}   "
-                    f"{ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f})      {how} {target}x: {verdict}"
+                    f"{name:<14}{rounds:>4} x{batch:>4}{eps['threads']:>14.1f}{eps['ray']:>10.1f}"
+                    f"{cores['threads']:>6.2f}/{cores['ray']:.2f}   "
+                    f"{ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f})      {how} {target:.2f}x: {verdict}"
                 )
                 results.append(
                     {
@@ -164,6 +190,8 @@ def main() -> None:
                         "ray_eps": eps["ray"],
                         "ray_vs_threads": ratio,
                         "ray_vs_threads_range": [min(ratios), max(ratios)],
+                        "cores_busy_threads": cores["threads"],
+                        "cores_busy_ray": cores["ray"],
                         "target": target,
                     }
                 )
