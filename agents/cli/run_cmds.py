@@ -162,7 +162,7 @@ def eval_cmd(
             console.print(f"episodes finished before the failure are in {out}")
             raise typer.Exit(1) from exc
         except EnvHostError as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)
             raise typer.Exit(1) from exc
         finally:
             gen.close()
@@ -313,7 +313,7 @@ def train_cmd(
     try:
         result = train(cfg)
     except EnvHostError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
     table = Table(title="toolgym train: reward per step")
     for c in ("step", "reward", "success", "turns", "tool calls"):
