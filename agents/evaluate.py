@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.backends import Backend
+from agents.env_pool import EnvPool
+from agents.env_runner import EnvHost
 from agents.metrics import EvalSummary, summarize_by_env
 from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
 from agents.trajectory import Trajectory, save_jsonl
@@ -60,14 +62,17 @@ def evaluate(
     cfg: EvalConfig,
     out_path: str | Path | None = None,
     on_episode_end: Callable[[Trajectory], None] | None = None,
+    env_pool: EnvPool | EnvHost | None = None,
 ) -> EvalResult:
-    """Run the eval in chunks of ``batch_episodes``; append each chunk's trajectories to ``out_path``."""
+    """Run the eval in chunks of ``batch_episodes``; append each chunk's trajectories to ``out_path``.
+    The envs come from ``env_pool`` when given (kept open), else from the engine's own (by
+    ``cfg.rollout``: here, or on Ray actors with ``ray_address``)."""
     specs = cfg.specs()
     trajectories: list[Trajectory] = []
     if out_path is not None:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
         Path(out_path).write_text("")
-    with RolloutEngine(backend, cfg.rollout) as engine:
+    with RolloutEngine(backend, cfg.rollout, env_pool=env_pool) as engine:
         for start in range(0, len(specs), cfg.batch_episodes):
             chunk = engine.run(specs[start : start + cfg.batch_episodes], on_episode_end=on_episode_end)
             if out_path is not None:

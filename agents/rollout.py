@@ -1,23 +1,28 @@
 """The batched multi-turn rollout engine.
 
 Each turn it generates for every live episode in one batch, then steps the envs and appends each
-env's reply. A step that may block (a tool, a sandbox, a search service: the env's ``step_may_block``)
-runs in a thread pool bounded by ``max_concurrency``; a cheap one runs inline, so a batch of cheap
-envs pays no thread hand-off. Envs come from an ``EnvPool`` and go back to it when their episode
-ended cleanly, so the next ``run`` resets them instead of making new ones. Episodes end on their own;
-trajectories are token-in/token-out.
+env's reply. The envs live in an env host (``agents.env_runner``): by default an ``EnvRunner`` in this
+process, where a step that may block (a tool, a sandbox, a search service: the env's
+``step_may_block``) runs in a thread pool bounded by ``max_concurrency`` and a cheap one runs inline,
+so a batch of cheap envs pays no thread hand-off; with ``ray_address``, Ray actors across a cluster
+(``agents.ray_envs``), each holding an ``EnvRunner``, so CPU-bound env work uses every core. Envs
+come from an ``EnvPool`` and go back to it when their episode ended cleanly, so the next ``run``
+resets them instead of making new ones. Episodes end on their own; trajectories are
+token-in/token-out.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.backends.base import Backend, Generation, GenerationRequest, SamplingConfig
 from agents.chat import ChatRenderer
-from agents.env_pool import EnvPool, PoolKey, step_may_block
+from agents.env_pool import EnvPool
+from agents.env_runner import EnvHost, EnvRunner, EnvStart, EnvStep
 from agents.trajectory import Trajectory, Turn
 
 THINK_OPEN, THINK_CLOSE, WAIT = "<think>", "</think>", "Wait"
@@ -38,7 +43,8 @@ class EpisodeSpec:
 class RolloutConfig:
     """How episodes are run. ``think_budget``/``wait_rounds`` turn on s1-style budget forcing: thinking
     is cut at ``think_budget`` tokens per turn (a closing think tag is forced), and an early closing tag
-    is replaced by "Wait" up to ``wait_rounds`` times."""
+    is replaced by "Wait" up to ``wait_rounds`` times. ``ray_address`` runs the envs in Ray actors on
+    that cluster (``auto``: the running one; ``local``: start one here; or its address)."""
 
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     max_turns: int = 8
@@ -46,6 +52,7 @@ class RolloutConfig:
     max_total_tokens: int = 8192
     think_budget: int | None = None
     wait_rounds: int = 0
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -64,17 +71,22 @@ class RolloutConfig:
             raise ValueError(f"wait_rounds must be in [0, 100], got {self.wait_rounds}")
         if self.wait_rounds and self.think_budget is None:
             raise ValueError("wait_rounds needs think_budget (budget forcing)")
+        check_ray_address(self.ray_address)
+
+
+def check_ray_address(address: str | None) -> None:
+    """Fail unless ``address`` is None, ``auto``, ``local`` or a cluster address (no blanks)."""
+    if address is not None and (not address or any(c.isspace() for c in address)):
+        raise ValueError(f"ray_address must be auto, local or a cluster address (host:port), got {address!r}")
 
 
 @dataclass
 class _Episode:
     spec: EpisodeSpec
-    env: Any
+    slot: int  # where its env is, in the engine's env host
     traj: Trajectory
     ids: list[int]  # the whole token sequence so far (None-free only with a tokenizer)
     done: bool = False
-    key: PoolKey = ("", "")
-    inline: bool = False  # step on the main thread (the env's step cannot block)
     clean: bool = False  # the env ended the episode itself, with no error: fit for reuse
 
 
@@ -83,7 +95,10 @@ class RolloutEngine:
 
     Envs come from ``env_pool`` (pass one to keep envs across engines, as training does per step);
     without one the engine keeps its own, closed with the engine. A custom ``make_env`` alone gets a
-    pool that reuses nothing (its env may depend on more than the env id and kwargs).
+    pool that reuses nothing (its env may depend on more than the env id and kwargs). With
+    ``config.ray_address`` (or a ``agents.ray_envs.RayEnvs`` as ``env_pool``) the envs live in Ray
+    actors across a cluster instead of this process; an episode stays on its actor, and the results
+    are the same.
     """
 
     def __init__(
@@ -91,24 +106,45 @@ class RolloutEngine:
         backend: Backend,
         config: RolloutConfig | None = None,
         make_env: Callable[[EpisodeSpec], Any] | None = None,
-        env_pool: EnvPool | None = None,
+        env_pool: EnvPool | EnvHost | None = None,
     ):
         self.backend = backend
         self.config = config or RolloutConfig()
         if env_pool is not None and make_env is not None:
             raise ValueError("give make_env or env_pool, not both (an EnvPool takes its own make_env)")
+        if isinstance(env_pool, EnvPool) and self.config.ray_address is not None:
+            raise ValueError("ray_address runs the envs in Ray actors: give no EnvPool (or a RayEnvs)")
         self._owns_envs = env_pool is None
-        if env_pool is None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._runner: EnvRunner | None = None
+        self.envs: EnvPool | EnvHost
+        if env_pool is None and self.config.ray_address is not None:
+            from agents.ray_envs import RayEnvs
+
+            env_pool = RayEnvs(
+                self.config.ray_address,
+                make_env=make_env,
+                max_idle=0 if make_env is not None else None,
+                max_concurrency=self.config.max_concurrency,
+            )
+        elif env_pool is None:
             env_pool = EnvPool() if make_env is None else EnvPool(make_env, max_idle=0)
         self.envs = env_pool
+        if isinstance(env_pool, EnvPool):
+            self._runner = EnvRunner(env_pool, self.config.max_concurrency)
+            self._pool = self._runner.executor
+            self._host: EnvHost = self._runner
+        else:
+            self._host = env_pool
+        self._slots = itertools.count()
         tok = getattr(backend, "tokenizer", None)
         self.renderer = ChatRenderer(tok) if tok is not None else None
         if self.config.think_budget is not None and self.renderer is None:
             raise ValueError("budget forcing needs a backend with a tokenizer")
-        self._pool = ThreadPoolExecutor(max_workers=self.config.max_concurrency, thread_name_prefix="env")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        if self._runner is not None:
+            self._runner.close()
         if self._owns_envs:
             self.envs.close()
 
@@ -145,120 +181,83 @@ class RolloutEngine:
                     if on_episode_end:
                         on_episode_end(ep.traj)
         finally:
-            self._release(episodes)
+            self._host.release([(ep.slot, ep.clean) for ep in episodes])
         return [ep.traj for ep in episodes]
 
-    def _release(self, episodes: list[_Episode]) -> None:
-        """Hand each env back to the pool when the env itself ended its episode with no error; close
-        it otherwise (an error, an exception, an episode the engine cut short)."""
-        for ep in episodes:
-            if ep.env is None:
-                continue
-            if ep.clean:
-                self.envs.put(ep.key, ep.env)
-            else:
-                ep.env.close()
-            ep.env = None
-
     def _start_all(self, specs: Sequence[EpisodeSpec]) -> list[_Episode]:
-        """Start every episode. Inline: a pooled env that cannot block is reset, and a new env of a key
-        known not to block is made and reset. In the thread pool: the rest (envs that may block, new
-        envs of a key not seen yet)."""
-        episodes: list[_Episode | None] = [None] * len(specs)
-        later: list[tuple[int, EpisodeSpec, PoolKey, Any]] = []
-        for i, spec in enumerate(specs):
-            key = self.envs.key(spec)
-            env = self.envs.take(key)
-            inline = self.envs.cheap(key) if env is None else not step_may_block(env)
-            if inline:
-                episodes[i] = self._start(spec, key, env)
-            else:
-                later.append((i, spec, key, env))
-        if later:
-            started = self._pool.map(lambda job: self._start(*job[1:]), later)
-            for (i, *_), ep in zip(later, started, strict=True):
-                episodes[i] = ep
-        return episodes  # type: ignore[return-value]
+        """Start every episode on the env host; an episode that could not start is done, with its error."""
+        slots = [next(self._slots) for _ in specs]
+        started = self._host.start(list(zip(slots, specs, strict=True)))
+        return [self._episode(spec, slot, s) for spec, slot, s in zip(specs, slots, started, strict=True)]
 
-    def _start(self, spec: EpisodeSpec, key: PoolKey, env: Any | None) -> _Episode:
-        try:
-            if env is None:
-                env = self.envs.make(spec)
-            options = {"task_id": spec.task_id} if spec.task_id is not None else None
-            _, info = env.reset(seed=spec.seed, options=options)
-        except Exception as exc:  # an env that cannot start is this episode's error, not the batch's
+    def _episode(self, spec: EpisodeSpec, slot: int, start: EnvStart) -> _Episode:
+        if start.error is not None:
             traj = Trajectory(spec.env_id, spec.task_id or "", spec.seed, spec.sample, [], [])
-            traj.error = f"reset failed: {type(exc).__name__}: {exc}"
-            return _Episode(spec=spec, env=env, traj=traj, ids=[], done=True, key=key)
-        messages = [dict(m) for m in info["messages"]]
-        tools = list(info.get("tools") or []) if _template_renders_tools(env) else []
+            traj.error = start.error
+            traj.meta = dict(start.meta)
+            if start.lost:
+                traj.meta["env_lost"] = True
+            return _Episode(spec=spec, slot=slot, traj=traj, ids=[], done=True)
         traj = Trajectory(
             env_id=spec.env_id,
-            task_id=str(info.get("task_id", "")),
+            task_id=start.task_id,
             seed=spec.seed,
             sample=spec.sample,
-            messages=messages,
-            tools=tools,
-            reference=getattr(getattr(env.unwrapped, "task", None), "answer", None),
+            messages=start.messages,
+            tools=start.tools,
+            reference=start.reference,
+            meta=dict(start.meta),
         )
         ids: list[int] = []
         if self.renderer is not None:
-            ids = self.renderer.prompt_ids(messages, tools)
+            ids = self.renderer.prompt_ids(start.messages, start.tools)
             traj.prompt_ids = list(ids)
-        return _Episode(spec=spec, env=env, traj=traj, ids=ids, key=key, inline=not step_may_block(env))
+        return _Episode(spec=spec, slot=slot, traj=traj, ids=ids)
 
     def _step_all(self, live: list[_Episode], gens: list[Generation | None]) -> None:
-        """Step every live env: the ones that may block in the thread pool, meanwhile the rest inline."""
-        futures: list[Future[None]] = [
-            self._pool.submit(self._step, ep, gen)
-            for ep, gen in zip(live, gens, strict=True)
-            if not ep.inline
-        ]
-        try:
-            for ep, gen in zip(live, gens, strict=True):
-                if ep.inline:
-                    self._step(ep, gen)
-        finally:
-            wait(futures)
-        for f in futures:
-            f.result()
+        """Step every live env that got a turn; an episode out of context room is cut short."""
+        stepped = [(ep, gen) for ep, gen in zip(live, gens, strict=True) if gen is not None]
+        for ep, gen in zip(live, gens, strict=True):
+            if gen is None:  # no room left in the context
+                ep.traj.truncated, ep.done = True, True
+        if not stepped:
+            return
+        results = self._host.step([(ep.slot, gen.text) for ep, gen in stepped])
+        for (ep, gen), result in zip(stepped, results, strict=True):
+            self._record(ep, gen, result)
 
-    def _step(self, ep: _Episode, gen: Generation | None) -> None:
-        """Step one env with the model's turn; record the reply. Runs inline or in a pool thread."""
-        if gen is None:  # no room left in the context
-            ep.traj.truncated, ep.done = True, True
-            return
-        turn = ep.traj.turns[-1]
-        try:
-            _, reward, terminated, truncated, info = ep.env.step(gen.text)
-        except Exception as exc:  # an infrastructure failure: an error, never a silent reward of 0
-            ep.traj.error = f"{type(exc).__name__}: {exc}"
-            ep.traj.is_success = None
-            ep.done = True
-            return
-        turn.reward = float(reward)
-        turn.reward_components = {k: float(v) for k, v in (info.get("reward_components") or {}).items()}
-        turn.tool_calls = len(info.get("tool_calls") or [])
-        turn.format_error = bool(info.get("format_error", False))
+    def _record(self, ep: _Episode, gen: Generation, result: EnvStep) -> None:
+        """Record what the env made of the model's turn."""
         traj = ep.traj
+        if result.failure is not None:  # an infrastructure failure: an error, never a silent reward of 0
+            traj.error = result.failure
+            traj.is_success = None
+            ep.done = True
+            if result.lost:
+                traj.meta["env_lost"] = True
+            return
+        turn = traj.turns[-1]
+        turn.reward = result.reward
+        turn.reward_components = dict(result.reward_components)
+        turn.tool_calls = result.tool_calls
+        turn.format_error = result.format_error
         traj.reward += turn.reward
         for k, v in turn.reward_components.items():
             traj.reward_components[k] = traj.reward_components.get(k, 0.0) + v
         traj.messages.append({"role": "assistant", "content": gen.text})
-        if info.get("error"):
-            traj.error = str(info["error"])
-        if terminated or truncated:
-            traj.terminated, traj.truncated = bool(terminated), bool(truncated)
-            traj.is_success = info.get("is_success")
-            traj.answer = _final_answer(ep.env, gen.text)
+        if result.error:
+            traj.error = result.error
+        if result.terminated or result.truncated:
+            traj.terminated, traj.truncated = result.terminated, result.truncated
+            traj.is_success = result.is_success
+            traj.answer = result.answer
             ep.done = True
             ep.clean = traj.error is None
             return
-        env_messages = [dict(m) for m in info.get("messages") or []]
-        turn.env_messages = env_messages
-        traj.messages.extend(env_messages)
+        turn.env_messages = result.env_messages
+        traj.messages.extend(result.env_messages)
         if self.renderer is not None:
-            turn.env_ids = self.renderer.env_reply_ids(env_messages, turn.completion_ids)
+            turn.env_ids = self.renderer.env_reply_ids(result.env_messages, turn.completion_ids)
             ep.ids += turn.env_ids
 
     # -- generation -------------------------------------------------------------------------------
@@ -395,25 +394,3 @@ def _tokens_covering_suffix(tokenizer: Any, ids: list[int], suffix: str) -> int:
         if suffix in tokenizer.decode(ids[-k:]):
             return k
     return len(ids)
-
-
-def _template_renders_tools(env: Any) -> bool:
-    """Whether the chat template should list the tools: not when the env's system prompt already does
-    (the XML protocol always, the JSON protocol with ``tools_in_prompt``)."""
-    episode = getattr(env.unwrapped, "episode", None)
-    if episode is None:
-        return True
-    return episode.protocol == "json" and not episode.tools_in_prompt
-
-
-def _final_answer(env: Any, text: str) -> str | None:
-    """The answer a final turn gave, parsed with the env's own protocol (None if it gave none)."""
-    inner = env.unwrapped
-    if hasattr(inner, "final_answer"):  # an env that parses its answers elsewhere (a remote env)
-        return inner.final_answer(text)
-    try:
-        tools = {t.name: t for t in inner.all_tools()}
-        answer = inner.protocol.parse(text, tools).answer
-    except Exception:  # an env without the protocol API: no answer to vote on
-        return None
-    return None if answer is None else str(answer).strip()

@@ -22,7 +22,8 @@ import numpy as np
 
 from agents.backends.base import Generation, GenerationRequest, SamplingConfig
 from agents.env_pool import EnvPool
-from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine
+from agents.env_runner import EnvHost
+from agents.rollout import EpisodeSpec, RolloutConfig, RolloutEngine, check_ray_address
 from agents.trajectory import Trajectory, save_jsonl
 
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
@@ -66,6 +67,7 @@ class TrainConfig:
     threads: int | None = None
     eval_tasks: int = 0
     eval_seed: int = 0
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -114,6 +116,7 @@ class TrainConfig:
             raise ValueError(f"report_to must be one of {REPORT_TO}, got {self.report_to!r}")
         if self.vllm_mode not in VLLM_MODES:
             raise ValueError(f"vllm_mode must be one of {VLLM_MODES}, got {self.vllm_mode!r}")
+        check_ray_address(self.ray_address)
 
 
 def episode_prompt(env_id: str, seed: int) -> str:
@@ -150,6 +153,31 @@ def specs_from_prompts(prompts: list[Any], env_kwargs: dict[str, Any]) -> list[E
         specs.append(EpisodeSpec(env_id, seed=seed, sample=seen[key], env_kwargs=dict(env_kwargs)))
         seen[key] += 1
     return specs
+
+
+#: How many times a training batch's episodes whose env host was lost are played again.
+LOST_REPLAYS = 3
+
+
+def run_replaying_lost(
+    engine: RolloutEngine, specs: list[EpisodeSpec], trajectories_path: Path | None = None
+) -> list[Trajectory]:
+    """Run the episodes; play again (up to ``LOST_REPLAYS`` times) those whose env's host was lost (a
+    Ray actor or node: ``meta["env_lost"]``), the same task with the same policy, elsewhere. Every
+    trajectory played, the lost ones too, goes to ``trajectories_path``; any other error stays."""
+    trajectories = engine.run(specs)
+    if trajectories_path is not None:
+        save_jsonl(trajectories, trajectories_path, append=True)
+    for _ in range(LOST_REPLAYS):
+        lost = [i for i, t in enumerate(trajectories) if t.error is not None and t.meta.get("env_lost")]
+        if not lost:
+            break
+        again = engine.run([specs[i] for i in lost])
+        if trajectories_path is not None:
+            save_jsonl(again, trajectories_path, append=True)
+        for i, t in zip(lost, again, strict=True):
+            trajectories[i] = t
+    return trajectories
 
 
 def rollout_output(trajectories: list[Trajectory]) -> dict[str, Any]:
@@ -246,10 +274,11 @@ def policy_backend(trainer: Any) -> Any:
 
 
 def make_rollout_func(
-    cfg: TrainConfig, trajectories_path: Path | None = None, env_pool: EnvPool | None = None
+    cfg: TrainConfig, trajectories_path: Path | None = None, env_pool: EnvPool | EnvHost | None = None
 ):
     """TRL's ``rollout_func``: play the batch's episodes with the current policy. Its envs stay in
-    ``env_pool`` (one of its own if none is given) from step to step: each step resets them."""
+    ``env_pool`` (one of its own if none is given; a ``RayEnvs`` keeps them in Ray actors) from step
+    to step: each step resets them."""
     rollout_cfg = RolloutConfig(
         sampling=SamplingConfig(max_tokens=cfg.max_tokens_per_turn, temperature=cfg.temperature),
         max_turns=cfg.max_turns,
@@ -262,9 +291,7 @@ def make_rollout_func(
     def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, Any]:
         specs = specs_from_prompts(prompts, cfg.env_kwargs)
         with RolloutEngine(policy_backend(trainer), rollout_cfg, env_pool=envs) as engine:
-            trajectories = engine.run(specs)
-        if trajectories_path is not None:
-            save_jsonl(trajectories, trajectories_path, append=True)
+            trajectories = run_replaying_lost(engine, specs, trajectories_path)
         return rollout_output(trajectories)
 
     return rollout_func
@@ -324,8 +351,11 @@ class TrainResult:
     held_out_after: list[Any] = field(default_factory=list)
 
 
-def held_out_eval(cfg: TrainConfig, model: Any, tokenizer: Any, out_path: Path) -> list[Any]:
-    """Success on ``eval_tasks`` held-out tasks per env (seeds ``eval_seed ..``), sampled as in training."""
+def held_out_eval(
+    cfg: TrainConfig, model: Any, tokenizer: Any, out_path: Path, env_pool: EnvHost | None = None
+) -> list[Any]:
+    """Success on ``eval_tasks`` held-out tasks per env (seeds ``eval_seed ..``), sampled as in training;
+    on the run's Ray actors when ``env_pool`` is its ``RayEnvs``."""
     from agents.backends.hf import HFBackend
     from agents.evaluate import EvalConfig, evaluate
 
@@ -343,7 +373,8 @@ def held_out_eval(cfg: TrainConfig, model: Any, tokenizer: Any, out_path: Path) 
             max_total_tokens=cfg.max_total_tokens,
         ),
     )
-    return evaluate(HFBackend(model, tokenizer=tokenizer), eval_cfg, out_path=out_path).summaries
+    backend = HFBackend(model, tokenizer=tokenizer)
+    return evaluate(backend, eval_cfg, out_path=out_path, env_pool=env_pool).summaries
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -382,30 +413,40 @@ def train(cfg: TrainConfig) -> TrainResult:
         peft_config = LoraConfig(
             r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
         )
-    env_pool = EnvPool()  # the rollout envs, kept from step to step
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[env_reward],
-        args=grpo_config(cfg),
-        train_dataset=build_dataset(cfg),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        rollout_func=make_rollout_func(cfg, traj_path, env_pool),
-        callbacks=[step_printer(cfg.max_steps, log_path=out / LOG_FILE)],
-    )
-    install_prefix_sharing(model)  # the policy's forward, patched by TRL with its fused LM head
-    for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line
-        trainer.remove_callback(noisy)
-    before = held_out_eval(cfg, model, tokenizer, out / "held_out_before.jsonl") if cfg.eval_tasks else []
+    # the rollout envs, kept from step to step: here, or in Ray actors across a cluster
+    env_pool: EnvPool | EnvHost
+    if cfg.ray_address is not None:
+        from agents.ray_envs import RayEnvs
+
+        env_pool = RayEnvs(cfg.ray_address, max_concurrency=cfg.max_concurrency)
+    else:
+        env_pool = EnvPool()
+    ray_envs = None if isinstance(env_pool, EnvPool) else env_pool
     try:
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=[env_reward],
+            args=grpo_config(cfg),
+            train_dataset=build_dataset(cfg),
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            rollout_func=make_rollout_func(cfg, traj_path, env_pool),
+            callbacks=[step_printer(cfg.max_steps, log_path=out / LOG_FILE)],
+        )
+        install_prefix_sharing(model)  # the policy's forward, patched by TRL with its fused LM head
+        for noisy in (PrinterCallback, ProgressCallback):  # the step printer says it in one line
+            trainer.remove_callback(noisy)
+        before = []
+        if cfg.eval_tasks:
+            before = held_out_eval(cfg, model, tokenizer, out / "held_out_before.jsonl", ray_envs)
         trainer.train()
+        trainer.save_model(str(out / "final"))
+        after = []
+        if cfg.eval_tasks:
+            final = trainer.accelerator.unwrap_model(trainer.model)
+            after = held_out_eval(cfg, final, tokenizer, out / "held_out_after.jsonl", ray_envs)
     finally:
         env_pool.close()
-    trainer.save_model(str(out / "final"))
-    after = []
-    if cfg.eval_tasks:
-        final = trainer.accelerator.unwrap_model(trainer.model)
-        after = held_out_eval(cfg, final, tokenizer, out / "held_out_after.jsonl")
     history = list(trainer.state.log_history)
     steps, rewards = reward_curve(history)
     plot_path = None

@@ -35,7 +35,9 @@ class Turn:
 @dataclass
 class Trajectory:
     """A whole episode: its prompt, its turns, its return and how it ended; ``reference`` is the task's
-    reference answer (for reading episodes; never shown to the model)."""
+    reference answer (for reading episodes; never shown to the model); ``meta`` says where its env ran
+    (``ray_node_id``, ``ray_actor_id`` on a Ray cluster; empty in the engine's own process), and
+    ``env_lost`` when the episode's error is that its env's host (a Ray actor, a node) was lost."""
 
     env_id: str
     task_id: str
@@ -53,6 +55,7 @@ class Trajectory:
     terminated: bool = False
     truncated: bool = False
     reference: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completion_ids(self) -> list[int]:

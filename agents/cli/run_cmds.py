@@ -30,6 +30,20 @@ def check_envs(env_ids: list[str], env_kwargs: dict | None = None) -> None:
                 raise typer.BadParameter(f"{env_id}: {kwarg_message(exc, env_kwargs)}") from None
 
 
+def check_ray(ray_address: str | None) -> None:
+    """A one-line CLI error for ``--ray-address`` without Ray installed."""
+    import importlib.util
+
+    if ray_address is not None and importlib.util.find_spec("ray") is None:
+        raise typer.BadParameter("--ray-address needs Ray: pip install 'toolgym[ray]'")
+
+
+RAY_HELP = (
+    "Run the envs in Ray actors across a cluster: auto (the running one), local (start one here) "
+    "or its address (host:port)."
+)
+
+
 def _fmt(x: float) -> str:
     return "-" if isinstance(x, float) and math.isnan(x) else f"{x:.3f}"
 
@@ -81,6 +95,7 @@ def eval_cmd(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for torch (default: one per core).")
     ] = None,
+    ray_address: Annotated[str | None, typer.Option(help=RAY_HELP)] = None,
 ) -> None:
     """Evaluate a model on envs: mean reward, pass@k, maj@k, best-of-k, turns, tool calls, format errors."""
     from rich import box
@@ -92,6 +107,7 @@ def eval_cmd(
     from agents.backends import make_backend
     from agents.backends.base import SamplingConfig
     from agents.backends.openai_server import BackendError
+    from agents.env_runner import EnvHostError
     from agents.evaluate import EvalConfig, evaluate
     from agents.rollout import RolloutConfig
 
@@ -116,10 +132,12 @@ def eval_cmd(
                 max_total_tokens=max_total_tokens,
                 think_budget=think_budget,
                 wait_rounds=wait,
+                ray_address=ray_address,
             ),
         )
     except ValueError as exc:
         raise config_error(exc, (EvalConfig, RolloutConfig, SamplingConfig), EVAL_FLAGS) from None
+    check_ray(ray_address)
     hf_kwargs = {"threads": threads} if kind == "hf" else {}
     with model_errors():
         if kind == "openai":
@@ -142,6 +160,9 @@ def eval_cmd(
         except BackendError as exc:
             console.print(f"[red]generation failed: {exc}[/red]")
             console.print(f"episodes finished before the failure are in {out}")
+            raise typer.Exit(1) from exc
+        except EnvHostError as exc:
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)
             raise typer.Exit(1) from exc
         finally:
             gen.close()
@@ -238,11 +259,13 @@ def train_cmd(
     eval_seed: Annotated[
         int, typer.Option(help="First held-out task seed (training draws seeds from 1,000,000 up).")
     ] = 0,
+    ray_address: Annotated[str | None, typer.Option(help=RAY_HELP)] = None,
 ) -> None:
     """GRPO with multi-turn tool rollouts through TRL; ends with a reward summary and a PNG plot."""
     from rich.console import Console
     from rich.table import Table
 
+    from agents.env_runner import EnvHostError
     from agents.models import resolve_model
     from agents.train import TrainConfig, train
     from agents.train_report import LOG_FILE, summary_warning
@@ -282,10 +305,16 @@ def train_cmd(
             threads=threads,
             eval_tasks=eval_tasks,
             eval_seed=eval_seed,
+            ray_address=ray_address,
         )
     except ValueError as exc:
         raise config_error(exc, (TrainConfig,), TRAIN_FLAGS) from None
-    result = train(cfg)
+    check_ray(ray_address)
+    try:
+        result = train(cfg)
+    except EnvHostError as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from exc
     table = Table(title="toolgym train: reward per step")
     for c in ("step", "reward", "success", "turns", "tool calls"):
         table.add_column(c, justify="right")

@@ -69,6 +69,8 @@ def test_every_config_field_has_the_flag_its_errors_name(name):
         (["eval", *CD, "--model", "x", "--wait", "2"], "--wait needs --think-budget"),
         (["eval", *CD, "--model", "x", "--top-p", "0"], "--top-p must be in"),
         (["eval", *CD, "--model", "x", "--concurrency", "0"], "--concurrency must be in"),
+        (["eval", *CD, "--model", "x", "--ray-address", ""], "--ray-address must be auto, local or"),
+        (["train", *CD, "--model", ".", "--ray-address", "a b"], "--ray-address must be auto, local or"),
         (["sft", *CD, "--model", ".", "-n", "0"], "-n must be in"),
         (["sft", *CD, "--model", ".", "--lr", "0"], "--lr must be in"),
         (["sft", *CD, "--model", ".", "--batch-size", "0"], "--batch-size must be in"),

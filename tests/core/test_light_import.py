@@ -8,6 +8,7 @@ HEAVY = (
     "transformers",
     "trl",
     "vllm",
+    "ray",
     "pyserini",
     "jnius",
     "faiss",
@@ -30,6 +31,23 @@ def test_cli_start_loads_no_heavy_library():
     code = f"import sys, agents.cli; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_rollouts_without_a_ray_address_never_import_ray():
+    code = (
+        "import sys\n"
+        "from agents.backends.base import Generation\n"
+        "from agents.evaluate import EvalConfig, evaluate\n"
+        "class B:\n"
+        "    def generate(self, reqs, sampling):\n"
+        "        return [Generation('<answer>1</answer>', None, None, 'stop') for _ in reqs]\n"
+        "    def close(self): pass\n"
+        "r = evaluate(B(), EvalConfig(env_ids=('toolgym/Countdown-v0', 'toolgym/Sudoku-v0'), n=2))\n"
+        "print(len(r.trajectories), [m for m in ('ray',) if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["4", "[]"]
 
 
 def test_gymnasium_imports_the_envs_from_a_module_prefixed_id():
