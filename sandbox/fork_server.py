@@ -75,10 +75,13 @@ MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "cannot allocate memo
 CELL = struct.Struct(">QB")  # a session's answer after each cell: the cell's number and ok (0 or 1)
 # A child's status channel: SETUP_DONE once its jail is set up, just before the code starts, then
 # EXITING + the exit status byte as the interpreter ends (so the server need not wait for the process
-# to be torn down). A bash run's channel closes with its exec.
+# to be torn down). A bash run's channel closes with its exec. Only the run's main process (pid
+# ``_main_pid``) writes to it: a process the code forks inherits the descriptor, and its end is not
+# the run's.
 SETUP_DONE = b"1"
 EXITING = b"E"
 _status_fd = -1
+_main_pid = -1
 
 
 # ---------------------------------------------------------------- framing (shared with the host)
@@ -322,7 +325,7 @@ def _finish(code: int) -> None:
             stream.flush()
         except Exception:  # noqa: BLE001 - like the interpreter: a failed flush makes the exit status 120
             code = code or 120
-    if _status_fd >= 0:
+    if _status_fd >= 0 and os.getpid() == _main_pid:  # a forked process's end is not the run's
         with contextlib.suppress(OSError):
             os.write(_status_fd, EXITING + bytes([code & 0xFF]))
     os._exit(code)
@@ -348,9 +351,12 @@ def _run_python(code: str) -> None:
 
 def _session_loop(ctl_r: int, ctl_w: int) -> None:
     """Persistent interpreter: run each received cell in one namespace, answer after each with the
-    cell's number and whether it raised (a fixed-size answer the server checks strictly)."""
+    cell's number and whether it raised (a fixed-size answer the server checks strictly). A process
+    a cell forks ends where the cell ends, as a forked ``python -c`` ends with its code: it never
+    answers for the cell nor reads the next one."""
     _python_stdio()
     namespace = _fresh_main()
+    session_pid = os.getpid()
     while True:
         try:
             msg = read_frame(ctl_r)
@@ -374,6 +380,8 @@ def _session_loop(ctl_r: int, ctl_w: int) -> None:
         except BaseException as exc:  # noqa: BLE001 - a failing cell does not end the session
             ok = False
             traceback.print_exception(type(exc), exc, _user_tb(exc))
+        if os.getpid() != session_pid:
+            _finish(0 if ok else 1)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -418,8 +426,8 @@ def _child(cfg: dict, sock: socket.socket, inner: _Filter | None) -> None:
         if os.getuid() != 0:  # until now no process of this uid could look into this one
             _prctl(PR_SET_DUMPABLE, 1)
         os.write(setup_w, SETUP_DONE)
-        global _status_fd
-        _status_fd = setup_w
+        global _status_fd, _main_pid
+        _status_fd, _main_pid = setup_w, os.getpid()
     except BaseException:  # noqa: BLE001 - the jail could not be set up: the server reports it
         with contextlib.suppress(BaseException):
             os.write(2, traceback.format_exc().encode())
