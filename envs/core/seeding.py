@@ -56,3 +56,98 @@ def reseed(gen: np.random.Generator | None, seed: int) -> np.random.Generator:
         "uinteger": 0,
     }
     return gen
+
+
+class SmallDraws:
+    """Small integer draws from a PCG64 ``Generator``, exactly as its own methods make them, at a
+    fraction of a NumPy call's cost: ``integers(k)`` is ``int(rng.integers(k))`` (Lemire's method on
+    32-bit draws), ``permutation(k)`` is ``rng.permutation(k).tolist()`` (Fisher-Yates with masked
+    rejection), ``pair(k)`` is ``rng.choice(k, size=2, replace=False).tolist()`` (Floyd's method, then
+    a Lemire shuffle). The 32-bit draws come from the bit generator's raw 64-bit outputs, low half first,
+    the high half kept for the next draw as NumPy keeps it; ``close()`` (or leaving the ``with``
+    block) hands that half back to the bit generator, after which ``rng`` is where it would be had
+    its own methods been called. Do not draw from ``rng`` itself while this is open."""
+
+    def __init__(self, rng: np.random.Generator):
+        self._bg = rng.bit_generator
+        state = self._bg.state
+        self._has32, self._buf = state["has_uint32"], state["uinteger"]
+
+    def __enter__(self) -> SmallDraws:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _u32(self) -> int:
+        if self._has32:
+            self._has32 = 0
+            return self._buf
+        x = self._bg.random_raw()
+        self._has32, self._buf = 1, x >> 32
+        return x & _M32
+
+    def integers(self, k: int) -> int:
+        """A draw from ``range(k)``, ``1 <= k < 2**32``."""
+        if k == 1:
+            return 0  # NumPy draws nothing for a single choice
+        threshold = (_M32 - (k - 1)) % k
+        while True:
+            m = self._u32() * k
+            if (m & _M32) >= threshold:
+                return m >> 32
+
+    def _interval(self, top: int) -> int:
+        """A draw from ``range(top + 1)`` by masked rejection (NumPy's ``random_interval``)."""
+        mask = (1 << top.bit_length()) - 1
+        while (j := self._u32() & mask) > top:
+            pass
+        return j
+
+    def permutation(self, k: int) -> list[int]:
+        """A permutation of ``range(k)``, ``k < 2**32``."""
+        out = list(range(k))
+        for i in range(k - 1, 0, -1):
+            j = self._interval(i)
+            out[i], out[j] = out[j], out[i]
+        return out
+
+    def pair(self, k: int) -> list[int]:
+        """Two distinct draws from ``range(k)``, ``2 <= k <= 10_000``."""
+        first = self.integers(k - 1)
+        second = self.integers(k)
+        out = [first, k - 1 if second == first else second]
+        if self.integers(2) == 0:  # NumPy then shuffles the two: a swap unless it draws the last place
+            out.reverse()
+        return out
+
+    def close(self) -> None:
+        state = self._bg.state
+        state["has_uint32"], state["uinteger"] = self._has32, self._buf
+        self._bg.state = state
+
+
+class _GeneratorDraws(SmallDraws):
+    """``SmallDraws``' methods through the generator's own (any bit generator)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self._rng = rng
+
+    def integers(self, k: int) -> int:
+        return int(self._rng.integers(k))
+
+    def permutation(self, k: int) -> list[int]:
+        return self._rng.permutation(k).tolist()
+
+    def pair(self, k: int) -> list[int]:
+        return self._rng.choice(k, size=2, replace=False).tolist()
+
+    def close(self) -> None:
+        pass
+
+
+def small_draws(rng: np.random.Generator) -> SmallDraws:
+    """``SmallDraws`` over ``rng`` (its plain methods when it is not PCG64-backed)."""
+    if type(rng.bit_generator) is np.random.PCG64:
+        return SmallDraws(rng)
+    return _GeneratorDraws(rng)

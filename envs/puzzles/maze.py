@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from envs.core import Config, Task, Verdict, check_range
+from envs.core.seeding import small_draws
 from envs.puzzles.base import PuzzleEnv
 
 MOVES = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
@@ -42,31 +44,44 @@ class MazeConfig(Config):
         return self.loops if self.loops is not None else 0.15 * (1 - self.difficulty)
 
 
+@lru_cache(maxsize=32)
+def _room_neighbours(rooms: int) -> tuple[tuple[int, ...], ...]:
+    """For each room ``r * rooms + c``, its neighbouring rooms in the order of ``MOVES`` (U, D, L, R)."""
+    out = []
+    for r in range(rooms):
+        for c in range(rooms):
+            cells = [(r + dr, c + dc) for dr, dc in MOVES.values()]
+            out.append(tuple(a * rooms + b for a, b in cells if 0 <= a < rooms and 0 <= b < rooms))
+    return tuple(out)
+
+
 def carve(rng: np.random.Generator, rooms: int, loops: float) -> list[list[str]]:
     """A (2*rooms+1)-square grid of '#' and '.': a random spanning tree of rooms, then a share
     ``loops`` of the remaining inner walls knocked down."""
     n = 2 * rooms + 1
     grid = [["#"] * n for _ in range(n)]
-    seen = {(0, 0)}
-    stack = [(0, 0)]
+    neighbours = _room_neighbours(rooms)
+    seen = bytearray(rooms * rooms)
+    seen[0] = 1
+    stack = [0]
     grid[1][1] = "."
-    while stack:
-        r, c = stack[-1]
-        nxt = [(r + dr, c + dc) for dr, dc in MOVES.values() if (r + dr, c + dc) not in seen]
-        nxt = [(a, b) for a, b in nxt if 0 <= a < rooms and 0 <= b < rooms]
-        if not nxt:
-            stack.pop()
-            continue
-        a, b = nxt[int(rng.integers(len(nxt)))]
-        grid[2 * a + 1][2 * b + 1] = "."
-        grid[r + a + 1][c + b + 1] = "."
-        seen.add((a, b))
-        stack.append((a, b))
-    walls = [
-        (r, c) for r in range(1, n - 1) for c in range(1, n - 1) if grid[r][c] == "#" and (r + c) % 2 == 1
-    ]
-    for k in rng.permutation(len(walls))[: round(loops * len(walls))]:
-        r, c = walls[int(k)]
+    with small_draws(rng) as draw:  # rng.integers(len(nxt)), exactly
+        while stack:
+            room = stack[-1]
+            nxt = [k for k in neighbours[room] if not seen[k]]
+            if not nxt:
+                stack.pop()
+                continue
+            k = nxt[draw.integers(len(nxt))]
+            r, c = divmod(room, rooms)
+            a, b = divmod(k, rooms)
+            grid[2 * a + 1][2 * b + 1] = "."
+            grid[r + a + 1][c + b + 1] = "."
+            seen[k] = 1
+            stack.append(k)
+    walls = [(r, c) for r in range(1, n - 1) for c in range(1 + r % 2, n - 1, 2) if grid[r][c] == "#"]
+    for k in rng.permutation(len(walls))[: round(loops * len(walls))].tolist():
+        r, c = walls[k]
         grid[r][c] = "."
     return grid
 
@@ -86,6 +101,28 @@ def shortest(grid: list[str], start: tuple[int, int], goal: tuple[int, int]) -> 
         for move, (dr, dc) in MOVES.items():
             nxt = (cell[0] + dr, cell[1] + dc)
             if nxt not in prev and grid[nxt[0]][nxt[1]] != "#":
+                prev[nxt] = (cell, move)
+                queue.append(nxt)
+    return None
+
+
+def _shortest_walled(grid: str, n: int, start: int, goal: int) -> str | None:
+    """``shortest`` on a walled ``n``-wide grid given as one string, cells as flat indices: the same
+    breadth-first search (neighbours in the order of ``MOVES``), hence the same path."""
+    steps = (("U", -n), ("D", n), ("L", -1), ("R", 1))
+    prev: dict[int, tuple[int, str] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        cell = queue.popleft()
+        if cell == goal:
+            path = []
+            while (step := prev[cell]) is not None:
+                cell, move = step
+                path.append(move)
+            return "".join(reversed(path))
+        for move, d in steps:
+            nxt = cell + d
+            if nxt not in prev and grid[nxt] != "#":
                 prev[nxt] = (cell, move)
                 queue.append(nxt)
     return None
@@ -119,13 +156,16 @@ class MazeEnv(PuzzleEnv):
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         grid = carve(rng, self.config.rooms, self.config.openings)
-        rooms = [(r, c) for r in range(1, len(grid), 2) for c in range(1, len(grid), 2)]
-        while True:
-            i, j = rng.choice(len(rooms), size=2, replace=False)
-            start, goal = rooms[int(i)], rooms[int(j)]
-            path = shortest(["".join(row) for row in grid], start, goal)
-            if path and len(path) >= len(grid) // 2:
-                break
+        n = len(grid)
+        rooms = [(r, c) for r in range(1, n, 2) for c in range(1, n, 2)]
+        flat = "".join("".join(row) for row in grid)
+        with small_draws(rng) as draw:  # rng.choice(len(rooms), size=2, replace=False), exactly
+            while True:
+                i, j = draw.pair(len(rooms))
+                start, goal = rooms[i], rooms[j]
+                path = _shortest_walled(flat, n, start[0] * n + start[1], goal[0] * n + goal[1])
+                if path and len(path) >= n // 2:
+                    break
         grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "S", "G"
         rows = ["".join(row) for row in grid]
         prompt = "Find a shortest path from S to G in this maze:\n" + "\n".join(rows)
