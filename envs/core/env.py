@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from envs.core.task import Task, Verdict
 from envs.core.tool import Tool, ToolArgumentError, tool
 
 _MAX_OBS_CHARS = 16_000
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 
 
 def looks_binary(text: str) -> bool:
@@ -26,7 +28,7 @@ def looks_binary(text: str) -> bool:
     if "\x00" in text:
         return True
     sample = text[:4096]
-    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t")
+    controls = len(_CONTROLS.findall(sample))
     return len(sample) > 0 and controls / len(sample) > 0.1
 
 
@@ -168,12 +170,13 @@ class ToolEnv(gym.Env[str, str]):
             raise TypeError(f"an action is the model's turn as a str, got {type(action).__name__}")
         self.turn += 1
         self.messages.append({"role": "assistant", "content": action})
-        tools = self._episode_frame().by_name
+        frame = self._episode_frame()
+        tools = frame.by_name
         parts: dict[str, float] = {"format": 0.0, "tool_cost": 0.0, "score": 0.0}
         info: dict[str, Any] = {"turn": self.turn, "tool_calls": [], "format_error": None}
 
         parsed = self._parse(action, tools)
-        if parsed.answer is not None and self._is_placeholder(parsed.answer):
+        if parsed.answer is not None and self._is_placeholder(parsed.answer, frame.answer_shape):
             # an empty or template answer is a format error, never scored: copying a placeholder must
             # not beat a format error
             parsed.errors.append(
@@ -340,10 +343,10 @@ class ToolEnv(gym.Env[str, str]):
             return ParsedTurn(errors=["the turn looks like binary data, not text; nothing in it was run"])
         return self.protocol.parse(action, tools)
 
-    def _is_placeholder(self, answer: str) -> bool:
+    def _is_placeholder(self, answer: str, shape: str | None = None) -> bool:
         """An empty or template answer, or the words the instructions use for the answer's shape."""
         words = " ".join(answer.lower().strip(" .()").split())
-        shape = self._episode_frame().answer_shape
+        shape = self._episode_frame().answer_shape if shape is None else shape
         return is_placeholder_answer(answer) or words == " ".join(shape.lower().split())
 
     def _nothing_found(self) -> str:

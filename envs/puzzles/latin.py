@@ -12,6 +12,9 @@ from envs.core.seeding import SmallDraws, small_draws
 #: Grids with at most this many cells and no inequalities keep every solution of the empty grid
 #: (288 for 4x4 Sudoku) so that a uniqueness test is a few bitset operations instead of a search.
 _TABLE_CELLS = 16
+_MEMO_NODES = 200_000  # the most search nodes a small grid's solver remembers
+_SOLVED: tuple[int, list[int]] = (-1, [])
+_DEAD: tuple[int, list[int]] = (-2, [])
 
 
 class LatinSolver:
@@ -43,6 +46,9 @@ class LatinSolver:
             self.units += [(2, b, [i for i in range(n * n) if self.box[i] == b]) for b in range(n)]
         self._table: list[list[int]] | None = None  # cell -> value -> bitset of the solutions with it
         self._every = 0
+        self._memo: dict[tuple[int, ...], tuple[int, list[int]]] | None = (
+            {} if n * n <= _TABLE_CELLS and not self.ordered else None
+        )
 
     def _solution_table(self) -> list[list[int]] | None:
         """For small grids without inequalities, built on first use: for each cell and value, the
@@ -99,8 +105,13 @@ class LatinSolver:
         draw: SmallDraws | None = small_draws(rng) if rng is not None else None  # rng.permutation, exactly
 
         units = self.units
+        # small grids keep what each node decides (grid -> cell and values to try), so a search that
+        # goes the same way again only draws its value orders
+        memo = self._memo if forbid is None and self._memo is not None else None
 
-        def search() -> None:
+        def node() -> tuple[int, list[int]]:
+            """The cell to fill next and its candidate values; ``(-1, [])`` for a solution,
+            ``(-2, [])`` for a dead end."""
             best, best_mask, best_n = -1, 0, 99
             cands = {}
             for i in empty:
@@ -130,7 +141,7 @@ class LatinSolver:
                         seen1 |= m
                     missing = full & ~masks[kind][index]
                     if seen1 & missing != missing:
-                        return  # a value has no place left in this unit
+                        return _DEAD  # a value has no place left in this unit
                     once = seen1 & ~seen2 & missing
                     if once:
                         bit = once & -once
@@ -138,11 +149,26 @@ class LatinSolver:
                         best_mask, best_n = bit, 1
                         break
             if best < 0:
-                found.append(list(grid))
-                return
+                return _SOLVED
             if best_n == 0:
+                return _DEAD
+            return best, [v for v in range(1, self.n + 1) if best_mask >> v & 1]
+
+        def search() -> None:
+            if memo is None:
+                best, values = node()
+            else:
+                key = tuple(grid)
+                hit = memo.get(key)
+                if hit is None:
+                    hit = node()
+                    if len(memo) < _MEMO_NODES:
+                        memo[key] = hit
+                best, values = hit
+            if best < 0:
+                if best == -1:
+                    found.append(list(grid))
                 return
-            values = [v for v in range(1, self.n + 1) if best_mask >> v & 1]
             if draw is not None:
                 values = [values[k] for k in draw.permutation(len(values))]
             r, c, b = row[best], col[best], box[best]
@@ -188,7 +214,7 @@ class LatinSolver:
         another value); ``bool(self.solve(grid, limit=1, forbid=forbid))``, from the table of every
         solution when the grid is small."""
         table = self._solution_table()
-        if table is None or len(grid) != len(table) or any(not 0 <= v <= self.n for v in grid):
+        if table is None or len(grid) != len(table) or min(grid) < 0 or max(grid) > self.n:
             return bool(self.solve(grid, limit=1, forbid=forbid))
         alive = self._every
         for i, v in enumerate(grid):

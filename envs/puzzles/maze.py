@@ -45,26 +45,33 @@ class MazeConfig(Config):
 
 
 @lru_cache(maxsize=32)
-def _room_neighbours(rooms: int) -> tuple[tuple[int, ...], ...]:
-    """For each room ``r * rooms + c``, its neighbouring rooms in the order of ``MOVES`` (U, D, L, R)."""
-    out = []
+def _layout(rooms: int) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...], tuple[int, ...]]:
+    """The fixed parts of a ``rooms``-square maze on its flat (2*rooms+1)-square grid: each room's
+    neighbouring rooms in the order of ``MOVES`` (U, D, L, R), each room's cell, and the inner wall
+    cells (odd row + column sum) in reading order."""
+    n = 2 * rooms + 1
+    neighbours = []
     for r in range(rooms):
         for c in range(rooms):
             cells = [(r + dr, c + dc) for dr, dc in MOVES.values()]
-            out.append(tuple(a * rooms + b for a, b in cells if 0 <= a < rooms and 0 <= b < rooms))
-    return tuple(out)
+            neighbours.append(tuple(a * rooms + b for a, b in cells if 0 <= a < rooms and 0 <= b < rooms))
+    cells = tuple((2 * (k // rooms) + 1) * n + 2 * (k % rooms) + 1 for k in range(rooms * rooms))
+    walls = tuple(r * n + c for r in range(1, n - 1) for c in range(1 + r % 2, n - 1, 2))
+    return tuple(neighbours), cells, walls
 
 
-def carve(rng: np.random.Generator, rooms: int, loops: float) -> list[list[str]]:
-    """A (2*rooms+1)-square grid of '#' and '.': a random spanning tree of rooms, then a share
-    ``loops`` of the remaining inner walls knocked down."""
+_WALL, _FLOOR = ord("#"), ord(".")
+
+
+def _carve_flat(rng: np.random.Generator, rooms: int, loops: float) -> bytearray:
+    """``carve``'s grid as one flat row-major bytearray."""
+    neighbours, cells, wall_slots = _layout(rooms)
     n = 2 * rooms + 1
-    grid = [["#"] * n for _ in range(n)]
-    neighbours = _room_neighbours(rooms)
+    grid = bytearray(b"#" * (n * n))
     seen = bytearray(rooms * rooms)
     seen[0] = 1
     stack = [0]
-    grid[1][1] = "."
+    grid[cells[0]] = _FLOOR
     with small_draws(rng) as draw:  # rng.integers(len(nxt)), exactly
         while stack:
             room = stack[-1]
@@ -72,18 +79,24 @@ def carve(rng: np.random.Generator, rooms: int, loops: float) -> list[list[str]]
             if not nxt:
                 stack.pop()
                 continue
-            k = nxt[draw.integers(len(nxt))]
-            r, c = divmod(room, rooms)
-            a, b = divmod(k, rooms)
-            grid[2 * a + 1][2 * b + 1] = "."
-            grid[r + a + 1][c + b + 1] = "."
+            k = nxt[draw.integers(len(nxt))] if len(nxt) > 1 else nxt[0]
+            here, there = cells[room], cells[k]
+            grid[there] = _FLOOR
+            grid[(here + there) >> 1] = _FLOOR  # the wall between two rooms is their midpoint
             seen[k] = 1
             stack.append(k)
-    walls = [(r, c) for r in range(1, n - 1) for c in range(1 + r % 2, n - 1, 2) if grid[r][c] == "#"]
+    walls = [i for i in wall_slots if grid[i] == _WALL]
     for k in rng.permutation(len(walls))[: round(loops * len(walls))].tolist():
-        r, c = walls[k]
-        grid[r][c] = "."
+        grid[walls[k]] = _FLOOR
     return grid
+
+
+def carve(rng: np.random.Generator, rooms: int, loops: float) -> list[list[str]]:
+    """A (2*rooms+1)-square grid of '#' and '.': a random spanning tree of rooms, then a share
+    ``loops`` of the remaining inner walls knocked down."""
+    n = 2 * rooms + 1
+    text = _carve_flat(rng, rooms, loops).decode()
+    return [list(text[r * n : (r + 1) * n]) for r in range(n)]
 
 
 def shortest(grid: list[str], start: tuple[int, int], goal: tuple[int, int]) -> str | None:
@@ -106,24 +119,30 @@ def shortest(grid: list[str], start: tuple[int, int], goal: tuple[int, int]) -> 
     return None
 
 
-def _shortest_walled(grid: str, n: int, start: int, goal: int) -> str | None:
-    """``shortest`` on a walled ``n``-wide grid given as one string, cells as flat indices: the same
+def _shortest_walled(grid: bytes | str, n: int, start: int, goal: int) -> str | None:
+    """``shortest`` on a walled ``n``-wide grid given flat, cells as flat indices: the same
     breadth-first search (neighbours in the order of ``MOVES``), hence the same path."""
-    steps = (("U", -n), ("D", n), ("L", -1), ("R", 1))
-    prev: dict[int, tuple[int, str] | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        cell = queue.popleft()
+    wall = _WALL if isinstance(grid, bytes | bytearray) else "#"
+    steps = ((-n, "U"), (n, "D"), (-1, "L"), (1, "R"))
+    came: list[int] = [-1] * len(grid)  # the cell each was reached from; -1: not reached
+    how: list[str] = [""] * len(grid)
+    came[start] = start
+    queue = [start]
+    head = 0
+    while head < len(queue):
+        cell = queue[head]
+        head += 1
         if cell == goal:
             path = []
-            while (step := prev[cell]) is not None:
-                cell, move = step
-                path.append(move)
+            while cell != start:
+                path.append(how[cell])
+                cell = came[cell]
             return "".join(reversed(path))
-        for move, d in steps:
+        for d, move in steps:
             nxt = cell + d
-            if nxt not in prev and grid[nxt] != "#":
-                prev[nxt] = (cell, move)
+            if came[nxt] < 0 and grid[nxt] != wall:
+                came[nxt] = cell
+                how[nxt] = move
                 queue.append(nxt)
     return None
 
@@ -155,19 +174,20 @@ class MazeEnv(PuzzleEnv):
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
-        grid = carve(rng, self.config.rooms, self.config.openings)
-        n = len(grid)
-        rooms = [(r, c) for r in range(1, n, 2) for c in range(1, n, 2)]
-        flat = "".join("".join(row) for row in grid)
-        with small_draws(rng) as draw:  # rng.choice(len(rooms), size=2, replace=False), exactly
+        rooms = self.config.rooms
+        n = 2 * rooms + 1
+        flat = _carve_flat(rng, rooms, self.config.openings)
+        cells = _layout(rooms)[1]
+        with small_draws(rng) as draw:  # rng.choice(len(cells), size=2, replace=False), exactly
             while True:
-                i, j = draw.pair(len(rooms))
-                start, goal = rooms[i], rooms[j]
-                path = _shortest_walled(flat, n, start[0] * n + start[1], goal[0] * n + goal[1])
+                i, j = draw.pair(len(cells))
+                path = _shortest_walled(flat, n, cells[i], cells[j])
                 if path and len(path) >= n // 2:
                     break
-        grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "S", "G"
-        rows = ["".join(row) for row in grid]
+        start, goal = divmod(cells[i], n), divmod(cells[j], n)
+        flat[cells[i]], flat[cells[j]] = ord("S"), ord("G")
+        text = flat.decode()
+        rows = [text[r * n : (r + 1) * n] for r in range(n)]
         prompt = "Find a shortest path from S to G in this maze:\n" + "\n".join(rows)
         meta = {"grid": rows, "start": list(start), "goal": list(goal), "length": len(path)}
         return prompt, " ".join(path), meta
