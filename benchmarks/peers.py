@@ -10,7 +10,7 @@ with ``score_answer``; GEM's reasoning-gym games are its ``ReasoningGymEnv`` ove
 hits them alike; the table gives toolgym's episodes/s and its ratio to each peer (above 1: toolgym
 is faster).
 
-    python -m benchmarks.peers [--rounds 5] [--episodes 40] [--games mastermind maze ...]
+    python -m benchmarks.peers [--rounds 5] [--episodes 40] [--round-s 1] [--games mastermind maze ...]
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``). GEM's Wordle reads nltk's ``words``
 corpus, a download; here it gets toolgym's word list (555 five-letter words, about as many as the
@@ -354,14 +354,20 @@ def games() -> list[Game]:
 PEERS = ("GEM", "reasoning-gym")
 
 
-def measure(game: Game, rounds: int, episodes: int) -> dict[str, float]:
-    """Episodes per second of toolgym and each peer on ``game``, summed over interleaved rounds."""
+def measure(game: Game, rounds: int, episodes: int, round_s: float) -> tuple[dict[str, float], int]:
+    """Episodes per second of toolgym and each peer on ``game``, summed over interleaved rounds, and
+    the episodes each played per round: ``episodes``, fewer where the slowest contestant's warm-up
+    episode says a round would take over ``round_s`` seconds (every contestant plays the same count)."""
     contestants = {"toolgym": toolgym_episodes(game.env_id, game.kwargs)}
     contestants.update({peer: maker for peer, (maker, _) in game.peers.items()})
     total = rounds * episodes
     players = {name: make(total) for name, make in contestants.items()}
+    slowest = 0.0
     for play in players.values():  # one warm-up episode each (imports, caches)
+        start = time.perf_counter()
         play(total - 1)
+        slowest = max(slowest, time.perf_counter() - start)
+    per_round = max(2, min(episodes, int(round_s / max(slowest, 1e-9))))
     seconds = dict.fromkeys(players, 0.0)
     for r in range(rounds):
         order = list(players) if r % 2 == 0 else list(players)[::-1]
@@ -369,25 +375,33 @@ def measure(game: Game, rounds: int, episodes: int) -> dict[str, float]:
             play = players[name]
             _PAUSED[0] = 0.0
             start = time.perf_counter()
-            for i in range(r * episodes, (r + 1) * episodes):
+            for i in range(r * per_round, (r + 1) * per_round):
                 play(i)
             seconds[name] += time.perf_counter() - start - _PAUSED[0]
-    return {name: total / s for name, s in seconds.items()}
+    return {name: rounds * per_round / s for name, s in seconds.items()}, per_round
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--episodes", type=int, default=40, help="episodes per contestant per round")
+    parser.add_argument(
+        "--round-s", type=float, default=1.0, help="fewer episodes per round where one would take longer"
+    )
     parser.add_argument("--games", nargs="*", help="names (or their first word) of the games to run")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     chosen = [g for g in games() if not args.games or g.name in args.games or g.name.split()[0] in args.games]
-    print(f"python -m benchmarks.peers --rounds {args.rounds} --episodes {args.episodes}")
-    print(f"{'game':<18}{'toolgym ep/s':>13}{'GEM ep/s':>11}{'ratio':>8}{'r-gym ep/s':>12}{'ratio':>8}")
+    print(
+        f"python -m benchmarks.peers --rounds {args.rounds} --episodes {args.episodes} --round-s {args.round_s}"
+    )
+    print(
+        f"{'game':<18}{'toolgym ep/s':>13}{'GEM ep/s':>11}{'ratio':>8}{'r-gym ep/s':>12}{'ratio':>8}"
+        f"{'episodes':>10}"
+    )
     ratios: dict[str, list[float]] = {peer: [] for peer in PEERS}
     for game in chosen:
-        rates = measure(game, args.rounds, args.episodes)
+        rates, per_round = measure(game, args.rounds, args.episodes, args.round_s)
         row = f"{game.name:<18}{rates['toolgym']:>13.0f}"
         for peer in PEERS:
             if peer in rates:
@@ -400,7 +414,7 @@ def main() -> None:
                 )
             else:
                 row += f"{'-':>11}{'-':>8}" if peer == "GEM" else f"{'-':>12}{'-':>8}"
-        print(row)
+        print(f"{row}{args.rounds * per_round:>10}")
     for peer in PEERS:
         if ratios[peer]:
             low = min(ratios[peer])

@@ -104,11 +104,38 @@ class SmallDraws:
             pass
         return j
 
+    def _take(self, count: int) -> list[int]:
+        """The next ``count`` 32-bit draws, fetched in one call: no more raw outputs than they need,
+        so the draws after them (``_u32``) go on from the right place."""
+        out = []
+        if self._has32 and count > 0:
+            out.append(self._buf)
+            self._has32 = 0
+            count -= 1
+        if count > 0:
+            for x in self._bg.random_raw((count + 1) // 2).tolist():
+                out.append(x & _M32)
+                out.append(x >> 32)
+            if count % 2:  # the last high half stays buffered
+                self._buf = out.pop()
+                self._has32 = 1
+        return out
+
     def permutation(self, k: int) -> list[int]:
         """A permutation of ``range(k)``, ``k < 2**32``."""
         out = list(range(k))
+        ahead = self._take(k - 1)  # one draw per place at least; a rejection takes one more
+        pos = 0
         for i in range(k - 1, 0, -1):
-            j = self._interval(i)
+            mask = (1 << i.bit_length()) - 1
+            while True:
+                if pos < len(ahead):
+                    j = ahead[pos] & mask
+                    pos += 1
+                else:
+                    j = self._u32() & mask
+                if j <= i:
+                    break
             out[i], out[j] = out[j], out[i]
         return out
 
