@@ -60,18 +60,20 @@ def reseed(gen: np.random.Generator | None, seed: int) -> np.random.Generator:
 
 class SmallDraws:
     """Small integer draws from a PCG64 ``Generator``, exactly as its own methods make them, at a
-    fraction of a NumPy call's cost: ``integers(k)`` is ``int(rng.integers(k))`` (Lemire's method on
-    32-bit draws), ``permutation(k)`` is ``rng.permutation(k).tolist()`` (Fisher-Yates with masked
-    rejection), ``pair(k)`` is ``rng.choice(k, size=2, replace=False).tolist()`` (Floyd's method, then
-    a Lemire shuffle). The 32-bit draws come from the bit generator's raw 64-bit outputs, low half first,
-    the high half kept for the next draw as NumPy keeps it; ``close()`` (or leaving the ``with``
-    block) hands that half back to the bit generator, after which ``rng`` is where it would be had
-    its own methods been called. Do not draw from ``rng`` itself while this is open."""
+        fraction of a NumPy call's cost: ``integers(k)`` is ``int(rng.integers(k))`` (Lemire's method on
+        32-bit draws), ``permutation(k)`` is ``rng.permutation(k).tolist()`` (Fisher-Yates with masked
+        rejection), ``pair(k)`` is ``rng.choice(k, size=2, replace=False).tolist()`` (Floyd's method, then
+        a Lemire shuffle). The 32-bit draws come from the bit generator's raw 64-bit outputs, low half first,
+        the high half kept for the next draw as NumPy keeps it; ``close()`` (or leaving the ``with``
+        block) hands that half back to the bit generator, after which ``rng`` is where it would be had
+        its own methods been called (the same draws to come; the stale half NumPy leaves in its state
+    when none is buffered may differ). Do not draw from ``rng`` itself while this is open."""
 
     def __init__(self, rng: np.random.Generator):
         self._bg = rng.bit_generator
         state = self._bg.state
         self._has32, self._buf = state["has_uint32"], state["uinteger"]
+        self._start = (self._has32, self._buf)
 
     def __enter__(self) -> SmallDraws:
         return self
@@ -93,7 +95,14 @@ class SmallDraws:
             return 0  # NumPy draws nothing for a single choice
         threshold = (_M32 - (k - 1)) % k
         while True:
-            m = self._u32() * k
+            if self._has32:  # _u32, inlined: this is the hot path
+                self._has32 = 0
+                u = self._buf
+            else:
+                x = self._bg.random_raw()
+                self._has32, self._buf = 1, x >> 32
+                u = x & _M32
+            m = u * k
             if (m & _M32) >= threshold:
                 return m >> 32
 
@@ -149,6 +158,10 @@ class SmallDraws:
         return out
 
     def close(self) -> None:
+        # the raw draws already moved the bit generator; only a changed buffered half is written
+        # back (with none buffered before or after, the stale half NumPy keeps is never read)
+        if (self._has32, self._buf) == self._start or not (self._has32 or self._start[0]):
+            return
         state = self._bg.state
         state["has_uint32"], state["uinteger"] = self._has32, self._buf
         self._bg.state = state

@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs.core import Config, Task, Tool, Verdict, check_range, tool
-from envs.core.seeding import small_draws
 from envs.puzzles.game import GameEnv
 
 
@@ -105,9 +104,7 @@ class MastermindEnv(GameEnv):
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         cfg = self.config
-        colors = cfg.n_colors
-        with small_draws(rng) as draw:  # rng.integers(1, colors + 1, size=length), exactly
-            secret = "".join(str(1 + draw.integers(colors)) for _ in range(cfg.code_length))
+        secret = "".join(map(str, rng.integers(1, cfg.n_colors + 1, size=cfg.code_length).tolist()))
         prompt = (
             f"A code of {cfg.code_length} digits from 1 to {cfg.n_colors} is hidden. You have "
             f"{cfg.max_guesses} guesses. Make your first guess."

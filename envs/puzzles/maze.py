@@ -123,34 +123,33 @@ def _shortest_walled(grid: bytes | str, n: int, start: int, goal: int) -> str | 
     """``shortest`` on a walled ``n``-wide grid given flat, cells as flat indices: the same
     breadth-first search (neighbours in the order of ``MOVES``), hence the same path."""
     wall = _WALL if isinstance(grid, bytes | bytearray) else "#"
-    steps = ((-n, "U"), (n, "D"), (-1, "L"), (1, "R"))
+    up, down = -n, n
     came: list[int] = [-1] * len(grid)  # the cell each was reached from; -1: not reached
-    how: list[str] = [""] * len(grid)
     came[start] = start
     queue = [start]
-    head = 0
-    while head < len(queue):
-        cell = queue[head]
-        head += 1
+    for cell in queue:  # the list grows while it is read: a queue
         if cell == goal:
+            names = {up: "U", down: "D", -1: "L", 1: "R"}
             path = []
             while cell != start:
-                path.append(how[cell])
+                path.append(names[cell - came[cell]])
                 cell = came[cell]
             return "".join(reversed(path))
-        for d, move in steps:
-            nxt = cell + d
+        for nxt in (cell + up, cell + down, cell - 1, cell + 1):
             if came[nxt] < 0 and grid[nxt] != wall:
                 came[nxt] = cell
-                how[nxt] = move
                 queue.append(nxt)
     return None
 
 
+_WORD = re.compile(r"[A-Za-z]+")
+_LETTERS = re.compile(r"[UDLRudlr]+")
+
+
 def parse_moves(text: str) -> list[str] | None:
     """Moves written as U/D/L/R letters or up/down/left/right words; ``None`` if anything else."""
-    words = re.findall(r"[A-Za-z]+", text)
-    if len(words) == 1 and re.fullmatch(r"[UDLRudlr]+", words[0]):
+    words = _WORD.findall(text)
+    if len(words) == 1 and _LETTERS.fullmatch(words[0]):
         return list(words[0].upper())
     moves = [_WORDS.get(w.upper()) for w in words]
     return None if None in moves else moves
