@@ -7,10 +7,10 @@ reward. Every episode checks that it was won, so a broken answer cannot look fas
 one env each (made once, reset per episode); reasoning-gym draws ``dataset[i]`` and scores its answer
 with ``score_answer``; GEM's reasoning-gym games are its ``ReasoningGymEnv`` over the same dataset
 (reset, then a ``\\boxed{}`` answer). Rounds alternate the contestants so that load on the machine
-hits them alike; the table gives toolgym's episodes/s and its ratio to each peer (above 1: toolgym
-is faster).
+hits them alike; the table gives each one's episodes/s over all rounds and toolgym's ratio to each
+peer, the median over rounds of the round's ratio (above 1: toolgym is faster).
 
-    python -m benchmarks.peers [--rounds 5] [--episodes 40] [--round-s 1] [--games mastermind maze ...]
+    python -m benchmarks.peers [--rounds 15] [--episodes 20] [--round-s 0.5] [--games mastermind maze ...]
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``). GEM's Wordle reads nltk's ``words``
 corpus, a download; here it gets toolgym's word list (555 five-letter words, about as many as the
@@ -354,10 +354,10 @@ def games() -> list[Game]:
 PEERS = ("GEM", "reasoning-gym")
 
 
-def measure(game: Game, rounds: int, episodes: int, round_s: float) -> tuple[dict[str, float], int]:
-    """Episodes per second of toolgym and each peer on ``game``, summed over interleaved rounds, and
-    the episodes each played per round: ``episodes``, fewer where the slowest contestant's warm-up
-    episode says a round would take over ``round_s`` seconds (every contestant plays the same count)."""
+def measure(game: Game, rounds: int, episodes: int, round_s: float) -> tuple[dict[str, list[float]], int]:
+    """Each contestant's seconds per round on ``game`` (interleaved rounds, the same episodes for
+    all), and the episodes played per round: ``episodes``, fewer where the slowest contestant's
+    warm-up episode says a round would take over ``round_s`` seconds."""
     contestants = {"toolgym": toolgym_episodes(game.env_id, game.kwargs)}
     contestants.update({peer: maker for peer, (maker, _) in game.peers.items()})
     total = rounds * episodes
@@ -368,7 +368,7 @@ def measure(game: Game, rounds: int, episodes: int, round_s: float) -> tuple[dic
         play(total - 1)
         slowest = max(slowest, time.perf_counter() - start)
     per_round = max(2, min(episodes, int(round_s / max(slowest, 1e-9))))
-    seconds = dict.fromkeys(players, 0.0)
+    seconds: dict[str, list[float]] = {name: [] for name in players}
     for r in range(rounds):
         order = list(players) if r % 2 == 0 else list(players)[::-1]
         for name in order:
@@ -377,16 +377,16 @@ def measure(game: Game, rounds: int, episodes: int, round_s: float) -> tuple[dic
             start = time.perf_counter()
             for i in range(r * per_round, (r + 1) * per_round):
                 play(i)
-            seconds[name] += time.perf_counter() - start - _PAUSED[0]
-    return {name: rounds * per_round / s for name, s in seconds.items()}, per_round
+            seconds[name].append(time.perf_counter() - start - _PAUSED[0])
+    return seconds, per_round
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--episodes", type=int, default=40, help="episodes per contestant per round")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--episodes", type=int, default=20, help="episodes per contestant per round")
     parser.add_argument(
-        "--round-s", type=float, default=1.0, help="fewer episodes per round where one would take longer"
+        "--round-s", type=float, default=0.5, help="fewer episodes per round where one would take longer"
     )
     parser.add_argument("--games", nargs="*", help="names (or their first word) of the games to run")
     args = parser.parse_args()
@@ -401,19 +401,21 @@ def main() -> None:
     )
     ratios: dict[str, list[float]] = {peer: [] for peer in PEERS}
     for game in chosen:
-        rates, per_round = measure(game, args.rounds, args.episodes, args.round_s)
-        row = f"{game.name:<18}{rates['toolgym']:>13.0f}"
+        seconds, per_round = measure(game, args.rounds, args.episodes, args.round_s)
+        rate = {name: len(s) * per_round / sum(s) for name, s in seconds.items()}
+        row = f"{game.name:<18}{rate['toolgym']:>13.0f}"
         for peer in PEERS:
-            if peer in rates:
-                ratio = rates["toolgym"] / rates[peer]
-                ratios[peer].append(ratio)
-                row += (
-                    f"{rates[peer]:>11.0f}{ratio:>7.2f}x"
-                    if peer == "GEM"
-                    else f"{rates[peer]:>12.0f}{ratio:>7.2f}x"
+            width = 11 if peer == "GEM" else 12
+            if peer in seconds:
+                # the median over rounds of the round's ratio: a load spike on the machine during
+                # one contestant's turn moves one round, not the figure
+                ratio = statistics.median(
+                    p / t for p, t in zip(seconds[peer], seconds["toolgym"], strict=True)
                 )
+                ratios[peer].append(ratio)
+                row += f"{rate[peer]:>{width}.0f}{ratio:>7.2f}x"
             else:
-                row += f"{'-':>11}{'-':>8}" if peer == "GEM" else f"{'-':>12}{'-':>8}"
+                row += f"{'-':>{width}}{'-':>8}"
         print(f"{row}{args.rounds * per_round:>10}")
     for peer in PEERS:
         if ratios[peer]:
