@@ -60,14 +60,14 @@ def reseed(gen: np.random.Generator | None, seed: int) -> np.random.Generator:
 
 class SmallDraws:
     """Small integer draws from a PCG64 ``Generator``, exactly as its own methods make them, at a
-        fraction of a NumPy call's cost: ``integers(k)`` is ``int(rng.integers(k))`` (Lemire's method on
-        32-bit draws), ``permutation(k)`` is ``rng.permutation(k).tolist()`` (Fisher-Yates with masked
-        rejection), ``pair(k)`` is ``rng.choice(k, size=2, replace=False).tolist()`` (Floyd's method, then
-        a Lemire shuffle). The 32-bit draws come from the bit generator's raw 64-bit outputs, low half first,
-        the high half kept for the next draw as NumPy keeps it; ``close()`` (or leaving the ``with``
-        block) hands that half back to the bit generator, after which ``rng`` is where it would be had
-        its own methods been called (the same draws to come; the stale half NumPy leaves in its state
-    when none is buffered may differ). Do not draw from ``rng`` itself while this is open."""
+    fraction of a NumPy call's cost: ``integers(k)`` is ``int(rng.integers(k))`` (Lemire's method on
+    32-bit draws), ``permutation(k)`` is ``rng.permutation(k).tolist()`` (Fisher-Yates with masked
+    rejection), ``pair(k)`` is ``rng.choice(k, size=2, replace=False).tolist()`` (Floyd's method, then
+    a Lemire shuffle). The 32-bit draws come from the bit generator's raw 64-bit outputs, low half
+    first, the high half kept for the next draw as NumPy keeps it; ``close()`` (or leaving the
+    ``with`` block) hands that half back to the bit generator, after which ``rng`` draws what it would
+    have drawn had its own methods been called (only the stale half NumPy leaves in its state when
+    none is buffered may differ). Do not draw from ``rng`` itself while this is open."""
 
     def __init__(self, rng: np.random.Generator):
         self._bg = rng.bit_generator
