@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -11,11 +14,13 @@ import numpy as np
 from envs.core.config import Config, EpisodeConfig
 from envs.core.errors import EpisodeEndedError, InfraError
 from envs.core.protocol import ParsedTurn, Protocol, get_protocol, is_placeholder_answer
+from envs.core.seeding import reseed
 from envs.core.spaces import AnyText
 from envs.core.task import Task, Verdict
 from envs.core.tool import Tool, ToolArgumentError, tool
 
 _MAX_OBS_CHARS = 16_000
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 
 
 def looks_binary(text: str) -> bool:
@@ -23,8 +28,22 @@ def looks_binary(text: str) -> bool:
     if "\x00" in text:
         return True
     sample = text[:4096]
-    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t")
+    controls = len(_CONTROLS.findall(sample))
     return len(sample) > 0 and controls / len(sample) > 0.1
+
+
+@dataclass
+class _Frame:
+    """What every episode of an env shares while its config stays the same: the tools, the system
+    prompt and the tool schemas, built once and reused (a task only fills in the user turn)."""
+
+    config: Any
+    episode: EpisodeConfig
+    tools: list[Tool]
+    by_name: dict[str, Tool]
+    system_prompt: str
+    schemas: list[dict[str, Any]]
+    answer_shape: str
 
 
 class ToolEnv(gym.Env[str, str]):
@@ -68,6 +87,8 @@ class ToolEnv(gym.Env[str, str]):
         self._done = True
         self._return = 0.0
         self._final: Verdict | None = None
+        self._frame: _Frame | None = None
+        self._own_rng: np.random.Generator | None = None
 
     # ---- what subclasses provide -------------------------------------------------------------
     def instructions(self) -> str:
@@ -109,7 +130,13 @@ class ToolEnv(gym.Env[str, str]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        super().reset(seed=seed)
+        if type(seed) is int and seed >= 0:
+            # gymnasium's seeding, with the env's generator re-seeded in place rather than made anew
+            self._own_rng = reseed(self._own_rng, seed)
+            self._np_random = self._own_rng
+            self._np_random_seed = seed
+        else:
+            super().reset(seed=seed)
         self._end_episode()
         options = options or {}
         if "task_id" in options:
@@ -123,14 +150,14 @@ class ToolEnv(gym.Env[str, str]):
         self._return = 0.0
         self._final = None
         self._start_episode()
-        tools = self.all_tools()
+        frame = self._episode_frame()
         self.messages = [
-            {"role": "system", "content": self.system_prompt(tools)},
+            {"role": "system", "content": frame.system_prompt},
             {"role": "user", "content": self.task.prompt},
         ]
         info = {
             "messages": [dict(m) for m in self.messages],
-            "tools": self.protocol.schemas(tools),
+            "tools": list(frame.schemas),
             "task_id": self.task.id,
             "turn": 0,
         }
@@ -143,12 +170,13 @@ class ToolEnv(gym.Env[str, str]):
             raise TypeError(f"an action is the model's turn as a str, got {type(action).__name__}")
         self.turn += 1
         self.messages.append({"role": "assistant", "content": action})
-        tools = {t.name: t for t in self.all_tools()}
+        frame = self._episode_frame()
+        tools = frame.by_name
         parts: dict[str, float] = {"format": 0.0, "tool_cost": 0.0, "score": 0.0}
         info: dict[str, Any] = {"turn": self.turn, "tool_calls": [], "format_error": None}
 
         parsed = self._parse(action, tools)
-        if parsed.answer is not None and self._is_placeholder(parsed.answer):
+        if parsed.answer is not None and self._is_placeholder(parsed.answer, frame.answer_shape):
             # an empty or template answer is a format error, never scored: copying a placeholder must
             # not beat a format error
             parsed.errors.append(
@@ -221,6 +249,25 @@ class ToolEnv(gym.Env[str, str]):
             tools.append(self.check)
         return tools
 
+    def _episode_frame(self) -> _Frame:
+        """The tools, system prompt and schemas of this env's episodes, rebuilt only when its
+        ``config`` or ``episode`` settings changed (a curriculum raising the difficulty)."""
+        frame = self._frame
+        if frame is not None and frame.config == self.config and frame.episode == self.episode:
+            return frame
+        config, episode = copy.copy(self.config), copy.copy(self.episode)
+        tools = self.all_tools()
+        self._frame = frame = _Frame(
+            config=config,
+            episode=episode,
+            tools=tools,
+            by_name={t.name: t for t in tools},
+            system_prompt=self.system_prompt(tools),
+            schemas=self.protocol.schemas(tools),
+            answer_shape=self.answer_shape(),
+        )
+        return frame
+
     def system_prompt(self, tools: list[Tool]) -> str:
         parts = [self.instructions().strip()]
         if self.episode.tools_in_prompt or self.episode.protocol == "xml":
@@ -261,11 +308,11 @@ class ToolEnv(gym.Env[str, str]):
 
     def show_call(self, name: str, **arguments: Any) -> str:
         """The call of tool ``name`` in this env's protocol, inline, for instructions and examples."""
-        return self.protocol.show_call(name, arguments, {t.name: t for t in self.all_tools()})
+        return self.protocol.show_call(name, arguments, self._tools_by_name())
 
     def call_turn(self, name: str, **arguments: Any) -> str:
         """The turn that calls tool ``name`` with ``arguments`` in this env's protocol."""
-        return self.protocol.render_call(name, arguments, {t.name: t for t in self.all_tools()})
+        return self.protocol.render_call(name, arguments, self._tools_by_name())
 
     @tool
     def check(self, candidate: str) -> str:
@@ -276,6 +323,13 @@ class ToolEnv(gym.Env[str, str]):
         """
         verdict = self.verify(self.task, candidate)
         return "correct" if verdict.success else f"incorrect: {verdict.feedback}"
+
+    def _tools_by_name(self) -> dict[str, Tool]:
+        # while the frame is being built (instructions showing a call), the tools are bound afresh
+        frame = self._frame
+        if frame is not None and frame.config == self.config and frame.episode == self.episode:
+            return frame.by_name
+        return {t.name: t for t in self.all_tools()}
 
     def _parse(self, action: str, tools: dict[str, Tool]) -> ParsedTurn:
         if len(action) > self.episode.max_action_chars:
@@ -289,10 +343,11 @@ class ToolEnv(gym.Env[str, str]):
             return ParsedTurn(errors=["the turn looks like binary data, not text; nothing in it was run"])
         return self.protocol.parse(action, tools)
 
-    def _is_placeholder(self, answer: str) -> bool:
+    def _is_placeholder(self, answer: str, shape: str | None = None) -> bool:
         """An empty or template answer, or the words the instructions use for the answer's shape."""
         words = " ".join(answer.lower().strip(" .()").split())
-        return is_placeholder_answer(answer) or words == " ".join(self.answer_shape().lower().split())
+        shape = self._episode_frame().answer_shape if shape is None else shape
+        return is_placeholder_answer(answer) or words == " ".join(shape.lower().split())
 
     def _nothing_found(self) -> str:
         # Says what to do without a placeholder that could be copied back as a turn.

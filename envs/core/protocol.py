@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from envs.core.tool import Tool
@@ -50,6 +51,9 @@ _TEMPLATES = [
         r"placeholder|todo|tbd|fill in|insert answer",
     )
 ]
+# one pass instead of five: a text fully matches the alternation iff it fully matches one template
+_ANY_TEMPLATE = re.compile("|".join(f"(?:{t.pattern})" for t in _TEMPLATES), re.IGNORECASE)
+_ANSWER_TAG = re.compile(r"</?answer>")
 
 
 def is_placeholder_answer(answer: str) -> bool:
@@ -57,10 +61,11 @@ def is_placeholder_answer(answer: str) -> bool:
     punctuation (``...``, ``…``, ``[]``), or template words such as ``your answer here``,
     ``<answer>``, ``[expression]``, ``your solution``. Such an answer is a format error, never a scored answer, so copying
     a placeholder can never beat a format error."""
-    text = re.sub(r"</?answer>", " ", answer).strip()  # "<answer>...</answer>" as the answer text
+    # "<answer>...</answer>" as the answer text
+    text = _ANSWER_TAG.sub(" ", answer).strip() if "<" in answer else answer.strip()
     if not any(ch.isalnum() for ch in text):
         return True
-    return any(t.fullmatch(text) for t in _TEMPLATES)
+    return _ANY_TEMPLATE.fullmatch(text) is not None
 
 
 def answer_tool() -> Tool:
@@ -119,29 +124,36 @@ class Protocol:
         return [t.schema() for t in tools]
 
 
+@lru_cache(maxsize=256)
+def _tag_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """``<tag>content</tag>`` for any of ``names``, compiled once per set of tools."""
+    alternatives = "|".join(map(re.escape, names))
+    return re.compile(rf"<({alternatives})>(.*?)</\1>", re.DOTALL)
+
+
 class XmlProtocol(Protocol):
     name = "xml"
 
     def parse(self, text: str, tools: dict[str, Tool]) -> ParsedTurn:
         turn = ParsedTurn()
-        names = [*tools, ANSWER]
-        alternatives = "|".join(map(re.escape, names))
-        pattern = re.compile(rf"<({alternatives})>(.*?)</\1>", re.DOTALL)
+        names = (*tools, ANSWER)
         answers = []
-        for m in pattern.finditer(text):
-            tag, content = m.group(1), m.group(2)
-            if tag == ANSWER:
-                answers.append(content.strip())
-                continue
-            try:
-                turn.calls.append(ToolCall(tag, self._arguments(tools[tag], content)))
-            except ValueError as e:
-                turn.errors.append(str(e))
+        closed = set()
+        if "<" in text:  # no tag at all: nothing to match
+            for m in _tag_pattern(names).finditer(text):
+                tag, content = m.group(1, 2)
+                closed.add(tag)
+                if tag == ANSWER:
+                    answers.append(content.strip())
+                    continue
+                try:
+                    turn.calls.append(ToolCall(tag, self._arguments(tools[tag], content)))
+                except ValueError as e:
+                    turn.errors.append(str(e))
         if answers:
             turn.answer = answers[-1]
-        closed = {m.group(1) for m in pattern.finditer(text)}
         for tag in names:
-            if tag not in closed and re.search(f"<{re.escape(tag)}>", text):
+            if tag not in closed and f"<{tag}>" in text:
                 turn.errors.append(f"<{tag}> is opened but never closed with </{tag}>")
         return turn
 
@@ -200,7 +212,9 @@ class JsonProtocol(Protocol):
 
     def parse(self, text: str, tools: dict[str, Tool]) -> ParsedTurn:
         turn = ParsedTurn()
+        closed = 0
         for m in self._CALL.finditer(text):
+            closed += 1
             try:
                 call = self._call(m.group(1), tools)
             except ValueError as e:
@@ -210,7 +224,7 @@ class JsonProtocol(Protocol):
                 turn.answer = str(call.arguments.get("answer", "")).strip()
             else:
                 turn.calls.append(call)
-        if text.count("<tool_call>") > len(self._CALL.findall(text)):
+        if text.count("<tool_call>") > closed:
             turn.errors.append("<tool_call> is opened but never closed with </tool_call>")
         return turn
 

@@ -9,6 +9,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal, Union, get_args, get_origin
 
 _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -85,7 +86,7 @@ class Tool:
     def required(self) -> list[str]:
         return list(self.parameters.get("required", []))
 
-    @property
+    @cached_property
     def primary_argument(self) -> str | None:
         """The parameter that the XML protocol fills with the tag's content, if there is one."""
         props = self.parameters["properties"]

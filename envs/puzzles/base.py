@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs.core import Task, ToolEnv
+from envs.core.seeding import reseed
 
 _MAX_SEED = 2**63 - 1
 
@@ -29,6 +30,7 @@ class PuzzleEnv(ToolEnv):
         if kwargs.get("check_tool") and "max_turns" not in kwargs:
             kwargs["max_turns"] = 4
         super().__init__(render_mode=render_mode, **kwargs)
+        self._task_rng: np.random.Generator | None = None
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         """A new puzzle from ``rng``: its prompt, a reference answer and metadata for the verifier."""
@@ -43,5 +45,7 @@ class PuzzleEnv(ToolEnv):
             raise KeyError(
                 f"task ids of {type(self).__name__} look like '{self.family}/<seed>', got {task_id!r}"
             )
-        prompt, answer, metadata = self.generate(np.random.default_rng(int(seed)))
+        # the generator ``np.random.default_rng(seed)`` would give, re-seeded in place
+        self._task_rng = rng = reseed(self._task_rng, int(seed))
+        prompt, answer, metadata = self.generate(rng)
         return Task(id=task_id, prompt=prompt, answer=answer, metadata=metadata)

@@ -130,13 +130,11 @@ class GraphColoringEnv(PuzzleEnv):
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         n, k = self.config.vertices, self.config.n_colors
-        hidden = [int(x) for x in rng.integers(1, k + 1, size=n)]
-        edges = [
-            [a, b]
-            for a in range(n)
-            for b in range(a + 1, n)
-            if hidden[a] != hidden[b] and rng.random() < self.config.edge_density
-        ]
+        hidden = rng.integers(1, k + 1, size=n).tolist()
+        pairs = [[a, b] for a in range(n) for b in range(a + 1, n) if hidden[a] != hidden[b]]
+        # one rng.random() per pair, in order: the same draws as one call for them all
+        density = self.config.edge_density
+        edges = [pair for pair, x in zip(pairs, rng.random(len(pairs)).tolist(), strict=True) if x < density]
         prompt = (
             f"Color the vertices 0 to {n - 1} of this graph with the colors 1 to {k} so that no edge joins "
             f"two vertices of the same color.\nEdges: " + ", ".join(f"({a}, {b})" for a, b in edges)

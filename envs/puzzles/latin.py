@@ -3,7 +3,18 @@ the most constrained cell, counting solutions up to a limit so that generators c
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+from envs.core.seeding import SmallDraws, small_draws
+
+#: Grids with at most this many cells and no inequalities keep every solution of the empty grid
+#: (288 for 4x4 Sudoku) so that a uniqueness test is a few bitset operations instead of a search.
+_TABLE_CELLS = 16
+_MEMO_NODES = 200_000  # the most search nodes a small grid's solver remembers
+_SOLVED: tuple[int, list[int]] = (-1, [])
+_DEAD: tuple[int, list[int]] = (-2, [])
 
 
 class LatinSolver:
@@ -33,6 +44,24 @@ class LatinSolver:
         self.units += [(1, c, [r * n + c for r in range(n)]) for c in range(n)]
         if box is not None:
             self.units += [(2, b, [i for i in range(n * n) if self.box[i] == b]) for b in range(n)]
+        self._table: list[list[int]] | None = None  # cell -> value -> bitset of the solutions with it
+        self._every = 0
+        self._memo: dict[tuple[int, ...], tuple[int, list[int]]] | None = (
+            {} if n * n <= _TABLE_CELLS and not self.ordered else None
+        )
+
+    def _solution_table(self) -> list[list[int]] | None:
+        """For small grids without inequalities, built on first use: for each cell and value, the
+        bitset of the empty grid's solutions that hold it (``None`` for the others)."""
+        n = self.n
+        if self._table is None and n * n <= _TABLE_CELLS and not self.ordered:
+            every = self.solve([0] * (n * n), limit=10**6)
+            table = [[0] * (n + 1) for _ in range(n * n)]
+            for k, grid in enumerate(every):
+                for i, v in enumerate(grid):
+                    table[i][v] |= 1 << k
+            self._every, self._table = (1 << len(every)) - 1, table
+        return self._table
 
     def _masks(self, grid: list[int]) -> tuple[list[int], list[int], list[int]] | None:
         rows, cols, boxes = [0] * self.n, [0] * self.n, [0] * self.n
@@ -73,10 +102,16 @@ class LatinSolver:
         ordered = bool(self.ordered)
         empty = [i for i, v in enumerate(grid) if not v]
         found: list[list[int]] = []
+        draw: SmallDraws | None = small_draws(rng) if rng is not None else None  # rng.permutation, exactly
 
         units = self.units
+        # small grids keep what each node decides (grid -> cell and values to try), so a search that
+        # goes the same way again only draws its value orders
+        memo = self._memo if forbid is None and self._memo is not None else None
 
-        def search() -> None:
+        def node() -> tuple[int, list[int]]:
+            """The cell to fill next and its candidate values; ``(-1, [])`` for a solution,
+            ``(-2, [])`` for a dead end."""
             best, best_mask, best_n = -1, 0, 99
             cands = {}
             for i in empty:
@@ -106,7 +141,7 @@ class LatinSolver:
                         seen1 |= m
                     missing = full & ~masks[kind][index]
                     if seen1 & missing != missing:
-                        return  # a value has no place left in this unit
+                        return _DEAD  # a value has no place left in this unit
                     once = seen1 & ~seen2 & missing
                     if once:
                         bit = once & -once
@@ -114,13 +149,28 @@ class LatinSolver:
                         best_mask, best_n = bit, 1
                         break
             if best < 0:
-                found.append(list(grid))
-                return
+                return _SOLVED
             if best_n == 0:
+                return _DEAD
+            return best, [v for v in range(1, self.n + 1) if best_mask >> v & 1]
+
+        def search() -> None:
+            if memo is None:
+                best, values = node()
+            else:
+                key = tuple(grid)
+                hit = memo.get(key)
+                if hit is None:
+                    hit = node()
+                    if len(memo) < _MEMO_NODES:
+                        memo[key] = hit
+                best, values = hit
+            if best < 0:
+                if best == -1:
+                    found.append(list(grid))
                 return
-            values = [v for v in range(1, self.n + 1) if best_mask >> v & 1]
-            if rng is not None:
-                values = [values[k] for k in rng.permutation(len(values))]
+            if draw is not None:
+                values = [values[k] for k in draw.permutation(len(values))]
             r, c, b = row[best], col[best], box[best]
             for v in values:
                 bit = 1 << v
@@ -136,7 +186,13 @@ class LatinSolver:
                 if len(found) >= limit:
                     return
 
-        search()
+        if draw is None:
+            search()
+            return found
+        try:
+            search()
+        finally:
+            draw.close()
         return found
 
     def _ordered_ok(self, grid: list[int], i: int) -> bool:
@@ -153,6 +209,21 @@ class LatinSolver:
             and all(self._ordered_ok(grid, i) for i in self.ordered)
         )
 
+    def has_solution(self, grid: list[int], forbid: tuple[int, int] | None = None) -> bool:
+        """Whether ``grid`` has a solution (with ``forbid=(cell, value)``: one where that cell holds
+        another value); ``bool(self.solve(grid, limit=1, forbid=forbid))``, from the table of every
+        solution when the grid is small."""
+        table = self._solution_table()
+        if table is None or len(grid) != len(table) or min(grid) < 0 or max(grid) > self.n:
+            return bool(self.solve(grid, limit=1, forbid=forbid))
+        alive = self._every
+        for i, v in enumerate(grid):
+            if v:
+                alive &= table[i][v]
+        if forbid is not None:
+            alive &= ~table[forbid[0]][forbid[1]]
+        return alive != 0
+
     def reduce(self, solution: list[int], rng: np.random.Generator, keep: int) -> list[int]:
         """Empty cells of ``solution`` in random order while the puzzle keeps a unique solution,
         down to ``keep`` givens (or as few as uniqueness allows)."""
@@ -162,8 +233,14 @@ class LatinSolver:
             if filled <= keep:
                 break
             v, puzzle[i] = puzzle[i], 0
-            if self.solve(puzzle, limit=1, forbid=(i, v)):
+            if self.has_solution(puzzle, forbid=(i, v)):
                 puzzle[i] = v  # another value fits there too: the clue is needed
             else:
                 filled -= 1
         return puzzle
+
+
+@lru_cache(maxsize=16)
+def sudoku_solver(n: int, box: tuple[int, int]) -> LatinSolver:
+    """The (stateless, shared) solver of ``n`` x ``n`` Sudoku with ``box``-shaped boxes."""
+    return LatinSolver(n, box)

@@ -104,7 +104,7 @@ class MastermindEnv(GameEnv):
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         cfg = self.config
-        secret = "".join(str(int(d)) for d in rng.integers(1, cfg.n_colors + 1, size=cfg.code_length))
+        secret = "".join(map(str, rng.integers(1, cfg.n_colors + 1, size=cfg.code_length).tolist()))
         prompt = (
             f"A code of {cfg.code_length} digits from 1 to {cfg.n_colors} is hidden. You have "
             f"{cfg.max_guesses} guesses. Make your first guess."

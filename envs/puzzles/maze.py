@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from envs.core import Config, Task, Verdict, check_range
+from envs.core.seeding import small_draws
 from envs.puzzles.base import PuzzleEnv
 
 MOVES = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
@@ -42,33 +44,59 @@ class MazeConfig(Config):
         return self.loops if self.loops is not None else 0.15 * (1 - self.difficulty)
 
 
+@lru_cache(maxsize=32)
+def _layout(rooms: int) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...], tuple[int, ...]]:
+    """The fixed parts of a ``rooms``-square maze on its flat (2*rooms+1)-square grid: each room's
+    neighbouring rooms in the order of ``MOVES`` (U, D, L, R), each room's cell, and the inner wall
+    cells (odd row + column sum) in reading order."""
+    n = 2 * rooms + 1
+    neighbours = []
+    for r in range(rooms):
+        for c in range(rooms):
+            cells = [(r + dr, c + dc) for dr, dc in MOVES.values()]
+            neighbours.append(tuple(a * rooms + b for a, b in cells if 0 <= a < rooms and 0 <= b < rooms))
+    cells = tuple((2 * (k // rooms) + 1) * n + 2 * (k % rooms) + 1 for k in range(rooms * rooms))
+    walls = tuple(r * n + c for r in range(1, n - 1) for c in range(1 + r % 2, n - 1, 2))
+    return tuple(neighbours), cells, walls
+
+
+_WALL, _FLOOR = ord("#"), ord(".")
+
+
+def _carve_flat(rng: np.random.Generator, rooms: int, loops: float) -> bytearray:
+    """``carve``'s grid as one flat row-major bytearray."""
+    neighbours, cells, wall_slots = _layout(rooms)
+    n = 2 * rooms + 1
+    grid = bytearray(b"#" * (n * n))
+    seen = bytearray(rooms * rooms)
+    seen[0] = 1
+    stack = [0]
+    grid[cells[0]] = _FLOOR
+    with small_draws(rng) as draw:  # rng.integers(len(nxt)), exactly
+        while stack:
+            room = stack[-1]
+            nxt = [k for k in neighbours[room] if not seen[k]]
+            if not nxt:
+                stack.pop()
+                continue
+            k = nxt[draw.integers(len(nxt))] if len(nxt) > 1 else nxt[0]
+            here, there = cells[room], cells[k]
+            grid[there] = _FLOOR
+            grid[(here + there) >> 1] = _FLOOR  # the wall between two rooms is their midpoint
+            seen[k] = 1
+            stack.append(k)
+    walls = [i for i in wall_slots if grid[i] == _WALL]
+    for k in rng.permutation(len(walls))[: round(loops * len(walls))].tolist():
+        grid[walls[k]] = _FLOOR
+    return grid
+
+
 def carve(rng: np.random.Generator, rooms: int, loops: float) -> list[list[str]]:
     """A (2*rooms+1)-square grid of '#' and '.': a random spanning tree of rooms, then a share
     ``loops`` of the remaining inner walls knocked down."""
     n = 2 * rooms + 1
-    grid = [["#"] * n for _ in range(n)]
-    seen = {(0, 0)}
-    stack = [(0, 0)]
-    grid[1][1] = "."
-    while stack:
-        r, c = stack[-1]
-        nxt = [(r + dr, c + dc) for dr, dc in MOVES.values() if (r + dr, c + dc) not in seen]
-        nxt = [(a, b) for a, b in nxt if 0 <= a < rooms and 0 <= b < rooms]
-        if not nxt:
-            stack.pop()
-            continue
-        a, b = nxt[int(rng.integers(len(nxt)))]
-        grid[2 * a + 1][2 * b + 1] = "."
-        grid[r + a + 1][c + b + 1] = "."
-        seen.add((a, b))
-        stack.append((a, b))
-    walls = [
-        (r, c) for r in range(1, n - 1) for c in range(1, n - 1) if grid[r][c] == "#" and (r + c) % 2 == 1
-    ]
-    for k in rng.permutation(len(walls))[: round(loops * len(walls))]:
-        r, c = walls[int(k)]
-        grid[r][c] = "."
-    return grid
+    text = _carve_flat(rng, rooms, loops).decode()
+    return [list(text[r * n : (r + 1) * n]) for r in range(n)]
 
 
 def shortest(grid: list[str], start: tuple[int, int], goal: tuple[int, int]) -> str | None:
@@ -91,10 +119,37 @@ def shortest(grid: list[str], start: tuple[int, int], goal: tuple[int, int]) -> 
     return None
 
 
+def _shortest_walled(grid: bytes | str, n: int, start: int, goal: int) -> str | None:
+    """``shortest`` on a walled ``n``-wide grid given flat, cells as flat indices: the same
+    breadth-first search (neighbours in the order of ``MOVES``), hence the same path."""
+    wall = _WALL if isinstance(grid, bytes | bytearray) else "#"
+    up, down = -n, n
+    came: list[int] = [-1] * len(grid)  # the cell each was reached from; -1: not reached
+    came[start] = start
+    queue = [start]
+    for cell in queue:  # the list grows while it is read: a queue
+        if cell == goal:
+            names = {up: "U", down: "D", -1: "L", 1: "R"}
+            path = []
+            while cell != start:
+                path.append(names[cell - came[cell]])
+                cell = came[cell]
+            return "".join(reversed(path))
+        for nxt in (cell + up, cell + down, cell - 1, cell + 1):
+            if came[nxt] < 0 and grid[nxt] != wall:
+                came[nxt] = cell
+                queue.append(nxt)
+    return None
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+_LETTERS = re.compile(r"[UDLRudlr]+")
+
+
 def parse_moves(text: str) -> list[str] | None:
     """Moves written as U/D/L/R letters or up/down/left/right words; ``None`` if anything else."""
-    words = re.findall(r"[A-Za-z]+", text)
-    if len(words) == 1 and re.fullmatch(r"[UDLRudlr]+", words[0]):
+    words = _WORD.findall(text)
+    if len(words) == 1 and _LETTERS.fullmatch(words[0]):
         return list(words[0].upper())
     moves = [_WORDS.get(w.upper()) for w in words]
     return None if None in moves else moves
@@ -118,16 +173,20 @@ class MazeEnv(PuzzleEnv):
         )
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
-        grid = carve(rng, self.config.rooms, self.config.openings)
-        rooms = [(r, c) for r in range(1, len(grid), 2) for c in range(1, len(grid), 2)]
-        while True:
-            i, j = rng.choice(len(rooms), size=2, replace=False)
-            start, goal = rooms[int(i)], rooms[int(j)]
-            path = shortest(["".join(row) for row in grid], start, goal)
-            if path and len(path) >= len(grid) // 2:
-                break
-        grid[start[0]][start[1]], grid[goal[0]][goal[1]] = "S", "G"
-        rows = ["".join(row) for row in grid]
+        rooms = self.config.rooms
+        n = 2 * rooms + 1
+        flat = _carve_flat(rng, rooms, self.config.openings)
+        cells = _layout(rooms)[1]
+        with small_draws(rng) as draw:  # rng.choice(len(cells), size=2, replace=False), exactly
+            while True:
+                i, j = draw.pair(len(cells))
+                path = _shortest_walled(flat, n, cells[i], cells[j])
+                if path and len(path) >= n // 2:
+                    break
+        start, goal = divmod(cells[i], n), divmod(cells[j], n)
+        flat[cells[i]], flat[cells[j]] = ord("S"), ord("G")
+        text = flat.decode()
+        rows = [text[r * n : (r + 1) * n] for r in range(n)]
         prompt = "Find a shortest path from S to G in this maze:\n" + "\n".join(rows)
         meta = {"grid": rows, "start": list(start), "goal": list(goal), "length": len(path)}
         return prompt, " ".join(path), meta

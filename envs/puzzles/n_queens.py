@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from envs.core import Config, Task, Verdict, check_range
+from envs.core.seeding import small_draws
 from envs.puzzles.base import PuzzleEnv
 from envs.puzzles.grids import format_grid, parse_grid
 
@@ -43,26 +44,34 @@ class NQueensConfig(Config):
 def solve(
     n: int, fixed: dict[int, int], rng: np.random.Generator | None = None, limit: int = 1
 ) -> list[list[int]]:
-    """Up to ``limit`` solutions as column per row, keeping the queens in ``fixed`` (row -> column)."""
+    """Up to ``limit`` solutions as column per row, keeping the queens in ``fixed`` (row -> column);
+    with ``rng``, each row tries its columns in the order of ``rng.permutation``."""
     found: list[list[int]] = []
     cols: list[int] = []
+    draw = small_draws(rng) if rng is not None else None  # rng.permutation, exactly
+    every = list(range(n))
 
-    def place(r: int) -> None:
+    def place(r: int, used: int, down: int, up: int) -> None:
+        # used: occupied columns; down, up: occupied diagonals, bit c - r + n and c + r
         if r == n:
             found.append(list(cols))
             return
-        options = [fixed[r]] if r in fixed else list(range(n))
-        if rng is not None:
-            options = [options[k] for k in rng.permutation(len(options))]
+        options = [fixed[r]] if r in fixed else every
+        if draw is not None:
+            options = [options[k] for k in draw.permutation(len(options))]
         for c in options:
-            if all(c != c2 and abs(c - c2) != r - r2 for r2, c2 in enumerate(cols)):
+            if not (used >> c & 1 or down >> (c - r + n) & 1 or up >> (c + r) & 1):
                 cols.append(c)
-                place(r + 1)
+                place(r + 1, used | 1 << c, down | 1 << (c - r + n), up | 1 << (c + r))
                 cols.pop()
                 if len(found) >= limit:
                     return
 
-    place(0)
+    try:
+        place(0, 0, 0, 0)
+    finally:
+        if draw is not None:
+            draw.close()
     return found
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from envs.core import Config, Task, Verdict, check_choice, check_range
 from envs.puzzles.base import PuzzleEnv
 from envs.puzzles.grids import format_grid, parse_int_grid
-from envs.puzzles.latin import LatinSolver
+from envs.puzzles.latin import LatinSolver, sudoku_solver
 
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
 # givens at difficulty 0 and at difficulty 1, per size
@@ -63,7 +63,7 @@ class SudokuEnv(PuzzleEnv):
         )
 
     def solver(self) -> LatinSolver:
-        return LatinSolver(self.config.size, BOXES[self.config.size])
+        return sudoku_solver(self.config.size, BOXES[self.config.size])
 
     def generate(self, rng: np.random.Generator) -> tuple[str, str, dict[str, Any]]:
         n = self.config.size
