@@ -10,7 +10,7 @@ import gymnasium as gym
 import pytest
 from typer.testing import CliRunner
 
-import envs  # noqa: F401  (registers the envs)
+import envs
 from agents.cli import app
 from agents.demos import SFT_SEED_BASE, demo_seeds, demo_specs, demonstration, play_demonstrations
 from agents.rollout import EpisodeSpec
@@ -19,7 +19,7 @@ from agents.trajectory import load_jsonl, save_jsonl
 
 runner = CliRunner()
 
-TOOLGYM_IDS = sorted(k for k in gym.registry if k.startswith("toolgym/"))
+TOOLGYM_IDS = sorted(e.env_id for e in envs.ENVS)  # the local envs (not the remote client)
 SEEDS = 3
 
 

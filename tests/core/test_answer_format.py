@@ -7,11 +7,11 @@ import re
 import gymnasium as gym
 import pytest
 
-import envs  # noqa: F401  (registers the envs)
+import envs
 from envs.core import format_reward
 from envs.core.protocol import is_placeholder_answer
 
-ENV_IDS = [i for i in gym.registry if i.startswith("toolgym/")]
+ENV_IDS = [e.env_id for e in envs.ENVS]  # the local envs (not the remote client)
 CASES = [(i, p, {}) for i in ENV_IDS for p in ("xml", "json")] + [
     ("toolgym/Countdown-v0", p, {"preset": "tinyzero"}) for p in ("xml", "json")
 ]
