@@ -23,10 +23,10 @@ def need_server() -> None:
     is imported only to index a file that has no cached index)."""
     from importlib.util import find_spec
 
-    for name in ("starlette", "uvicorn", "msgspec"):
+    for name in ("fastapi", "uvicorn", "msgspec"):
         if find_spec(name) is None:
             raise ViewUsageError(
-                f"the viewer needs Starlette, uvicorn and msgspec ({name} is missing): pip install 'toolgym[view]'"
+                f"the viewer needs FastAPI, uvicorn and msgspec ({name} is missing): pip install 'toolgym[view]'"
             )
 
 
