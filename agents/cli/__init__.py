@@ -1,6 +1,6 @@
 """The ``toolgym`` command line. Each module here adds its commands through ``register(app)``. The
-app is built on first use (``agents.cli.app`` builds it), so that ``toolgym envs`` starts without
-importing the other commands."""
+app is built on first use (``agents.cli.app`` builds it), so that ``main`` can start the plain
+``toolgym view PATH... [--port N]`` without importing typer or the other commands."""
 
 from __future__ import annotations
 
@@ -62,6 +62,19 @@ def main() -> None:
     stderr (exit status 2), never a traceback or a box."""
     import sys
 
+    from agents.cli.view_run import ViewUsageError, plain_view_args, run_view
+
+    plain_view = plain_view_args(sys.argv[1:])
+    if plain_view is not None:  # `view PATH... [--port N]`: the same call as typer's, without typer
+        try:
+            run_view(*plain_view)
+        except ViewUsageError as exc:
+            print(f"error: Invalid value: {exc} (see toolgym view --help)", file=sys.stderr)
+            sys.exit(2)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        sys.exit(0)
     import typer
 
     from agents.cli import envs_cmds

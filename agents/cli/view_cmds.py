@@ -1,5 +1,5 @@
 """CLI: ``view`` (eval and train runs in the browser) and what ``play --web`` serves: the options, over
-``view_run``."""
+``view_run`` (which ``main`` also calls directly for the plain ``view PATH... [--port N]``)."""
 
 from __future__ import annotations
 

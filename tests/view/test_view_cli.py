@@ -106,7 +106,30 @@ def test_view_serves_on_its_port(runs: dict[str, Path], tmp_path: Path):
         proc.wait(10)
 
 
-def test_a_port_out_of_range_is_a_one_line_error(tmp_path: Path):
+def test_plain_view_skips_typer_and_means_the_same(tmp_path: Path):
+    """``view PATH... [--port N]`` is parsed without typer (whose import and parsing cost start-up
+    time) into the same call typer makes; any other form goes through typer."""
+    from agents.cli.view_run import plain_view_args
+
+    assert plain_view_args(["view", "a.jsonl", "runs/b", "--port", "0"]) == (
+        [Path("a.jsonl"), Path("runs/b")],
+        0,
+    )
+    assert plain_view_args(["view", "a.jsonl", "--port=9000"]) == ([Path("a.jsonl")], 9000)
+    assert plain_view_args(["view", "a.jsonl"]) == ([Path("a.jsonl")], 8765)
+    for argv in (["view"], ["view", "--port", "1"], ["view", "a", "--port"], ["view", "a", "--port", "-1"],
+                 ["view", "a", "--html", "x"], ["view", "a", "--help"], ["view", "a", "--", "b"], ["envs"]):  # fmt: skip
+        assert plain_view_args(argv) is None, argv
+    code = (
+        "import sys\n"
+        "import agents.cli, agents.cli.view_run as v\n"
+        "v.run_view = lambda *a, **k: print(a, k, [m for m in ('typer', 'pydantic') if m in sys.modules])\n"
+        f"sys.argv = ['toolgym', 'view', {str(tmp_path)!r}, '--port', '0']\n"
+        "agents.cli.main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"([PosixPath({str(tmp_path)!r})], 0) {{}} []"
     (tmp_path / "t.jsonl").write_text('{"env_id": "toolgym/Countdown-v0"}\n')
     r = toolgym(
         "view",
@@ -115,7 +138,12 @@ def test_a_port_out_of_range_is_a_one_line_error(tmp_path: Path):
         "70000",
         env={**os.environ, "TOOLGYM_CACHE": str(tmp_path)},
     )
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert r.stderr.startswith("error: Invalid value: --port must be in [0, 65535], got 70000 (see "), (
-        r.stderr
-    )
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: Invalid value: --port must be in [0, 65535], got 70000 (see toolgym view --help)"
+    ], r.stderr
+    typer_path = toolgym(  # --tokenizer: through typer, the same line
+        "view", str(tmp_path / "t.jsonl"), "--port", "70000", "--tokenizer", str(tmp_path),
+        env={**os.environ, "TOOLGYM_CACHE": str(tmp_path)},
+    )  # fmt: skip
+    assert typer_path.returncode == 2
+    assert typer_path.stderr.split(" (see")[0] == r.stderr.split(" (see")[0], typer_path.stderr
