@@ -1,32 +1,24 @@
-"""The viewer's web server, a Starlette app: the page, its assets, and a JSON API over the runs given
+"""The viewer's web server, a FastAPI app: the page, its assets, and a JSON API over the runs given
 (sources are named by number, never by path, so nothing outside them can be asked for) and the
-playground. Query strings and bodies are checked here; a bad value is a 422 whose ``detail`` is one
-line naming the field.
+playground. Query parameters and bodies are typed; a bad value is FastAPI's 422, whose ``detail``
+lists each bad field by its location (``["query", "limit"]``) with the reason.
 
-Starlette rather than FastAPI: the page's API is a dozen routes, and FastAPI's import (its OpenAPI
-models built through pydantic) was about half of the CPU time from ``toolgym view`` to its first page.
+The app serves no OpenAPI schema or docs pages (``openapi_url=None``): nothing builds the schema.
 """
 
-from __future__ import annotations
-
 import contextlib
-import json
 import math
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents.view.compare import CHANGES, Pairing
@@ -45,6 +37,9 @@ MAX_PAGE = 500
 #: The largest request body read (a playground turn of ``MAX_TURN_CHARS`` characters, JSON-escaped).
 MAX_BODY_BYTES = 8 * MAX_TURN_CHARS
 _SEED_MAX = 2**63 - 1
+
+SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
+Change = Literal[CHANGES]  # type: ignore[valid-type]
 
 
 def asset(name: str) -> str:
@@ -158,122 +153,52 @@ class Viewer:
         }
 
 
-# -- request checking ------------------------------------------------------------------------------
-
-_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
-_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+# -- requests ------------------------------------------------------------------------------------
 
 
-def _bad(name: str, want: str, got: Any) -> HTTPException:
-    return HTTPException(422, f"{name} must be {want}, got {got!r}"[:300])
+def episode_filter(
+    env: str | None = None,
+    task: str | None = None,
+    success: bool | None = None,
+    error: bool | None = None,
+    format_error: bool | None = None,
+    truncated: bool | None = None,
+    reward_min: float | None = None,
+    reward_max: float | None = None,
+    turns_min: int | None = None,
+    turns_max: int | None = None,
+    tools_min: int | None = None,
+    tools_max: int | None = None,
+) -> Filter:
+    """The episode filter of the query string."""
+    return Filter(
+        env, task, success, error, format_error, truncated, reward_min, reward_max,
+        turns_min, turns_max, tools_min, tools_max,
+    )  # fmt: skip
 
 
-class Params:
-    """Typed values of a query string; a value that does not parse is a 422 naming the parameter."""
-
-    def __init__(self, query: QueryParams):
-        self.query = query
-
-    def str(self, name: str, default: str | None = None) -> str | None:
-        return self.query.get(name, default)
-
-    def int(self, name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> Any:
-        raw = self.query.get(name)
-        if raw is None:
-            return default
-        want = "an integer" + (f" in [{lo}, {hi}]" if lo is not None and hi is not None else "")
-        if lo is not None and hi is None:
-            want += f" >= {lo}"
-        try:
-            value = int(raw)
-        except ValueError:
-            raise _bad(name, want, raw) from None
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise _bad(name, want, raw)
-        return value
-
-    def float(self, name: str) -> float | None:
-        raw = self.query.get(name)
-        if raw is None:
-            return None
-        try:
-            return float(raw)
-        except ValueError:
-            raise _bad(name, "a number", raw) from None
-
-    def bool(self, name: str, default: bool | None = None) -> Any:
-        raw = self.query.get(name)
-        if raw is None:
-            return default
-        if raw.lower() in _TRUE:
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise _bad(name, "true or false", raw)
-
-    def filter(self) -> Filter:
-        """The episode filter of the query string."""
-        return Filter(
-            self.str("env"), self.str("task"), self.bool("success"), self.bool("error"),
-            self.bool("format_error"), self.bool("truncated"), self.float("reward_min"),
-            self.float("reward_max"), self.int("turns_min"), self.int("turns_max"),
-            self.int("tools_min"), self.int("tools_max"),
-        )  # fmt: skip
-
-    def page(self) -> tuple[int, int]:
-        """``offset`` and ``limit``."""
-        return self.int("offset", 0, lo=0), self.int("limit", 50, lo=1, hi=MAX_PAGE)
+FilterQuery = Annotated[Filter, Depends(episode_filter)]
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; a 422 when it is not one, a 413 past ``MAX_BODY_BYTES``."""
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"the body is over {MAX_BODY_BYTES} bytes")
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPException(422, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise HTTPException(422, f"the body must be a JSON object, got {type(body).__name__}")
-    return body
+class StartBody(BaseModel):
+    """A ``/api/play/start`` body: the arguments of ``Playground.start``."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    env_id: str
+    seed: Annotated[int, Field(ge=0, le=_SEED_MAX)] | None = None
+    protocol: str | None = None
+    difficulty: float | None = None
 
 
-def _field(
-    body: dict[str, Any], name: str, kinds: tuple[type, ...], want: str, required: bool = False
-) -> Any:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise HTTPException(422, f"{name} is required ({want})")
-        return None
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise _bad(name, want, value)
-    return value
+class StepBody(BaseModel):
+    """A ``/api/play/{session}/step`` body: the turn."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
 
-def start_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The arguments of ``Playground.start`` from a ``/api/play/start`` body."""
-    seed = _field(body, "seed", (int,), f"an integer in [0, {_SEED_MAX}] or null")
-    if seed is not None and not 0 <= seed <= _SEED_MAX:
-        raise _bad("seed", f"an integer in [0, {_SEED_MAX}] or null", seed)
-    difficulty = _field(body, "difficulty", (int, float), "a number or null")
-    return {
-        "env_id": _field(body, "env_id", (str,), "a string", required=True),
-        "seed": seed,
-        "protocol": _field(body, "protocol", (str,), "a string or null"),
-        "difficulty": None if difficulty is None else float(difficulty),
-    }
-
-
-def step_text(body: dict[str, Any]) -> str:
-    """The turn of a ``/api/play/{session}/step`` body."""
-    text = _field(body, "text", (str,), f"a string of at most {MAX_TURN_CHARS} characters", required=True)
-    if len(text) > MAX_TURN_CHARS:
-        raise HTTPException(422, f"text must be at most {MAX_TURN_CHARS} characters, got {len(text)}")
-    return text
+    text: Annotated[str, Field(max_length=MAX_TURN_CHARS)]
 
 
 # -- the app ---------------------------------------------------------------------------------------
@@ -281,7 +206,8 @@ def step_text(body: dict[str, Any]) -> str:
 
 class LocalOnly:
     """ASGI middleware: a request whose Host is not one of ``allowed_hosts`` is a 400 (DNS rebinding);
-    every response says ``X-Content-Type-Options: nosniff``."""
+    every response says ``X-Content-Type-Options: nosniff``. (Starlette's ``TrustedHostMiddleware``
+    reads an IPv6 Host such as ``[::1]:8765`` wrong.)"""
 
     def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str]):
         self.app, self.allowed_hosts = app, allowed_hosts
@@ -307,31 +233,54 @@ def _json(value: Any) -> JSONResponse:
     return JSONResponse(clean(value))
 
 
-def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> Starlette:
+def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> FastAPI:
     """The app over ``viewer``'s runs; indexing starts (for files not started yet) as it starts up."""
 
-    def page(request: Request) -> Response:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        viewer.start()
+        yield
+
+    app = FastAPI(
+        title="toolgym view",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.add_middleware(LocalOnly, allowed_hosts=allowed_hosts)
+    app.add_exception_handler(PlayError, _play_error)
+    app.state.viewer = viewer
+
+    @app.get("/")
+    def page() -> Response:
         return HTMLResponse(asset("index.html"))
 
-    def static(request: Request) -> Response:
-        name = request.path_params["name"]
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
         if name not in ASSETS:
             raise HTTPException(404, "no such asset")
         return Response(asset(name), media_type=ASSETS[name])
 
-    def config(request: Request) -> Response:
+    @app.get("/api/config")
+    def config() -> Response:
         return _json(viewer.config())
 
-    def status(request: Request) -> Response:
-        return _json(viewer.source(request.path_params["sid"])[1].status())
+    @app.get("/api/sources/{sid}/status")
+    def status(sid: str) -> Response:
+        return _json(viewer.source(sid)[1].status())
 
-    def episodes(request: Request) -> Response:
-        _, index = viewer.source(request.path_params["sid"])
-        q = Params(request.query_params)
-        flt, (offset, limit) = q.filter(), q.page()
-        sort, desc = q.str("sort", "line"), q.bool("desc", False)
-        if sort not in SORT_KEYS:
-            raise HTTPException(400, f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
+    @app.get("/api/sources/{sid}/episodes")
+    def episodes(
+        sid: str,
+        flt: FilterQuery,
+        offset: Offset = 0,
+        limit: Limit = 50,
+        sort: SortKey = "line",
+        desc: bool = False,
+    ) -> Response:
+        _, index = viewer.source(sid)
         positions = viewer.selector.select(index, flt, sort, desc)
         return _json(
             {
@@ -343,9 +292,9 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> S
             }
         )
 
-    def source_summary(request: Request) -> Response:
-        _, index = viewer.source(request.path_params["sid"])
-        flt = Params(request.query_params).filter()
+    @app.get("/api/sources/{sid}/summary")
+    def source_summary(sid: str, flt: FilterQuery) -> Response:
+        _, index = viewer.source(sid)
         if not index.done:  # computed once the whole file is indexed
             return _json({"pending": True, "k": 1, "rows": [], "episodes": len(index)})
         if flt == Filter():
@@ -355,13 +304,9 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> S
         )
         return _json({**summary, "filtered": True})
 
-    def episode(request: Request) -> Response:
-        sid, raw = request.path_params["sid"], request.path_params["pos"]
+    @app.get("/api/sources/{sid}/episodes/{pos}")
+    def episode(sid: str, pos: int) -> Response:
         source, index = viewer.source(sid)
-        try:
-            pos = int(raw)
-        except ValueError:
-            raise _bad("pos", "an integer", raw) from None
         try:
             rec = index.read(pos)
         except IndexError as exc:
@@ -376,23 +321,25 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> S
         view.update(id=pos, line=int(cols["line"][pos]), source=sid)
         return _json(view)
 
-    def bad_lines(request: Request) -> Response:
-        _, index = viewer.source(request.path_params["sid"])
+    @app.get("/api/sources/{sid}/bad-lines")
+    def bad_lines(sid: str) -> Response:
+        _, index = viewer.source(sid)
         return _json(
             {"count": index.bad_count, "lines": [{"line": b.line, "error": b.error} for b in index.bad_lines]}
         )
 
-    def compare(request: Request) -> Response:
-        q = Params(request.query_params)
-        a, b = q.str("a"), q.str("b")
-        if a is None or b is None:
-            raise HTTPException(422, f"{'a' if a is None else 'b'} is required (a source id)")
-        change = q.str("change") or None
-        offset, limit = q.page()
-        if change is not None and change not in CHANGES:
-            raise HTTPException(400, f"change must be one of {', '.join(CHANGES)}, got {change!r}")
+    @app.get("/api/compare")
+    def compare(
+        a: str,
+        b: str,
+        offset: Offset = 0,
+        limit: Limit = 50,
+        change: Change | None = None,
+        env: str | None = None,
+        task: str | None = None,
+    ) -> Response:
         pairing = viewer.pairing(a, b)
-        pairs = pairing.select(change, q.str("env") or None, q.str("task") or None)
+        pairs = pairing.select(change, env or None, task or None)
         return _json(
             {
                 "total": len(pairs),
@@ -403,8 +350,9 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> S
             }
         )
 
-    def run_curves(request: Request) -> Response:
-        run = viewer.run(request.path_params["rid"])
+    @app.get("/api/runs/{rid}/curves")
+    def run_curves(rid: str) -> Response:
+        run = viewer.run(rid)
         if run.history is None:
             raise HTTPException(404, f"run {run.label} has no log_history.json")
         try:
@@ -412,71 +360,28 @@ def create_app(viewer: Viewer, allowed_hosts: frozenset[str] = LOCAL_HOSTS) -> S
         except ValueError as exc:
             raise HTTPException(409, str(exc)) from exc
 
-    def run_file(request: Request) -> Response:
-        run = viewer.run(request.path_params["rid"])
-        name = request.path_params["name"]
+    @app.get("/api/runs/{rid}/files/{name}")
+    def run_file(rid: str, name: str) -> Response:
+        run = viewer.run(rid)
         if name not in run.files:  # only the files listed when the run was found, by name
             raise HTTPException(404, f"no file {name!r} in run {run.label}")
         return FileResponse(run.files[name])
 
-    def play_envs(request: Request) -> Response:
+    @app.get("/api/play/envs")
+    def play_envs() -> Response:
         return _json(_playground(viewer).envs())
 
-    async def play_start(request: Request) -> Response:
-        args = start_body(await _body(request))
+    @app.post("/api/play/start")
+    def play_start(body: StartBody) -> Response:
+        with _env_failures("reset"):
+            return _json(_playground(viewer).start(**body.model_dump()))
 
-        def start() -> dict[str, Any]:
-            with _env_failures("reset"):
-                return _playground(viewer).start(**args)
+    @app.post("/api/play/{session}/step")
+    def play_step(session: str, body: StepBody) -> Response:
+        with _env_failures("step"):
+            return _json(_playground(viewer).step(session, body.text))
 
-        return _json(await run_in_threadpool(start))
-
-    async def play_step(request: Request) -> Response:
-        session, text = request.path_params["session"], step_text(await _body(request))
-
-        def step() -> dict[str, Any]:
-            with _env_failures("step"):
-                return _playground(viewer).step(session, text)
-
-        return _json(await run_in_threadpool(step))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        viewer.start()
-        yield
-
-    routes = [
-        Route("/", page),
-        Route("/static/{name}", static),
-        Route("/api/config", config),
-        Route("/api/sources/{sid}/status", status),
-        Route("/api/sources/{sid}/episodes", episodes),
-        Route("/api/sources/{sid}/summary", source_summary),
-        Route("/api/sources/{sid}/episodes/{pos}", episode),
-        Route("/api/sources/{sid}/bad-lines", bad_lines),
-        Route("/api/compare", compare),
-        Route("/api/runs/{rid}/curves", run_curves),
-        Route("/api/runs/{rid}/files/{name}", run_file),
-        Route("/api/play/envs", play_envs),
-        Route("/api/play/start", play_start, methods=["POST"]),
-        Route("/api/play/{session}/step", play_step, methods=["POST"]),
-    ]
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(LocalOnly, allowed_hosts=allowed_hosts)],
-        exception_handlers={HTTPException: _http_error, PlayError: _play_error},
-        lifespan=lifespan,
-    )
-    app.state.viewer = viewer
     return app
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    """Every error as ``{"detail": ...}``, the page's one shape for errors."""
-    assert isinstance(exc, HTTPException)
-    if exc.status_code in (204, 304):
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _play_error(_request: Request, exc: Exception) -> Response:

@@ -1,8 +1,8 @@
 """The viewer's page in a real browser: Debian's Chromium (``.ci/browser-setup`` installs it) driven by
 Playwright pointed at that executable. Open a run, filter to failures, open an episode and see a tool
 call, its result and the masked tokens; compare two runs; read a train run's curves; play two turns of a
-puzzle; open an exported file with no server. Skipped where Chromium or Playwright is missing, except
-under CI (``CI`` set), where that is a failure."""
+puzzle (after a bad seed, whose 422 the page shows); open an exported file with no server. Skipped
+where Chromium or Playwright is missing, except under CI (``CI`` set), where that is a failure."""
 
 from __future__ import annotations
 
@@ -152,6 +152,12 @@ def test_play_two_turns_of_a_puzzle(view_cache: Path, page):
         page.goto(url)
         page.wait_for_selector("#play-form select[name=env_id] option", state="attached")
         assert page.input_value("#play-form select[name=env_id]") == "toolgym/Countdown-v0"
+        seed = page.input_value("#play-form input[name=seed]")
+        page.fill("#play-form input[name=seed]", "-1")  # the server's 422, shown naming the field
+        page.click("#play-form button[type=submit]")
+        page.wait_for_selector("#status.warn")
+        assert page.inner_text("#status") == "seed: Input should be greater than or equal to 0"
+        page.fill("#play-form input[name=seed]", seed)
         page.click("#play-form button[type=submit]")
         page.wait_for_selector("#play-turn:not([hidden])")
         assert env.task.prompt in page.inner_text("#play-log")

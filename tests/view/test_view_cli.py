@@ -107,8 +107,8 @@ def test_view_serves_on_its_port(runs: dict[str, Path], tmp_path: Path):
 
 
 def test_plain_view_skips_typer_and_means_the_same(tmp_path: Path):
-    """``view PATH... [--port N]`` is parsed without typer (whose import and pydantic coercion cost
-    start-up time) into the same call typer makes; any other form goes through typer."""
+    """``view PATH... [--port N]`` is parsed without typer (whose import and parsing cost start-up
+    time) into the same call typer makes; any other form goes through typer."""
     from agents.cli.view_run import plain_view_args
 
     assert plain_view_args(["view", "a.jsonl", "runs/b", "--port", "0"]) == (

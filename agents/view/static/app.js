@@ -43,6 +43,20 @@ function shortEnv(e) { return String(e || "").replace(/^toolgym\//, ""); }
 
 // ---- the API: the server's, or the embedded data of an exported file -------------------------------
 
+// An error response as one line: the server's own reason, or each field FastAPI found bad ("limit: Input
+// should be less than or equal to 500"), else the status.
+function errorText(r, body) {
+  const d = body.detail;
+  if (typeof d === "string" && d) return d;
+  if (Array.isArray(d) && d.length) {
+    return d.map((e) => {
+      const where = (e.loc || []).filter((p) => !["body", "query", "path"].includes(p)).join(".");
+      return (where ? where + ": " : "") + (e.msg || JSON.stringify(e));
+    }).join("; ");
+  }
+  return `${r.status} ${r.statusText || "error"}`;
+}
+
 class ServerApi {
   async get(path, params) {
     const q = new URLSearchParams();
@@ -50,13 +64,13 @@ class ServerApi {
     const url = "api/" + path + (q.toString() ? "?" + q : "");
     const r = await fetch(url);
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : `${r.status} ${JSON.stringify(body.detail || "")}`);
+    if (!r.ok) throw new Error(errorText(r, body));
     return body;
   }
   async post(path, data) {
     const r = await fetch("api/" + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : `${r.status} ${JSON.stringify(body.detail || "")}`);
+    if (!r.ok) throw new Error(errorText(r, body));
     return body;
   }
   config() { return this.get("config"); }
