@@ -29,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.headline import figure
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 
@@ -194,7 +196,9 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100_000)
     ap.add_argument("--port", type=int, default=8791)
     ap.add_argument("--keep", type=Path, default=None, help="Write the JSONL here and keep it.")
+    ap.add_argument("--json", metavar="PATH", help="Also write the headline figures here.")
     args = ap.parse_args()
+    figures = []
     work = Path(tempfile.mkdtemp(prefix="toolgym-view-bench-"))
     try:
         path = (args.keep or work) / "trajectories.jsonl"
@@ -226,8 +230,20 @@ def main() -> None:
                 f"(CPU {base_cpu / r['first_page_cpu_s']:.1f}x), to the full index {base_s / r['indexed_s']:.1f}x "
                 f"(CPU {base_cpu / r['indexed_cpu_s']:.1f}x), peak memory {base_rss / r['peak_rss']:.1f}x less"
             )
+            what = f"`toolgym view`, {args.episodes:,} episodes, {'first open' if name == 'cold' else 'reopened'}"
+            baseline_name = "load_jsonl + summarize_by_env of the file"
+            figures += [
+                figure(f"{what}: first page from the process start", r["first_page_s"], "s", base_s, baseline_name,
+                       base_s / r["first_page_s"], note=f"{r['first_page_cpu_s']:.2f} s CPU"),
+                figure(f"{what}: peak RSS", r["peak_rss"] / MB, "MiB", base_rss / MB, baseline_name,
+                       base_rss / r["peak_rss"]),
+            ]  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        from benchmarks.headline import write
+
+        write(args.json, figures)
 
 
 if __name__ == "__main__":
