@@ -73,6 +73,7 @@ BENCHES: list[Bench] = [
     Bench("rollout_engine", "benchmarks.rollout_engine", (), ("--rounds", "5", "--tool-rounds", "2")),
     Bench("agents_tool_concurrency", "benchmarks.agents_tool_concurrency", (), ("--episodes", "16")),
     Bench("cli_startup", "benchmarks.cli_startup", ("--rounds", "21"), ("--rounds", "7")),
+    Bench("generation", "benchmarks.generation", ("--repeats", "2"), ("--max-tokens", "24")),
     Bench("view", "benchmarks.view", (), ("--episodes", "20000")),
     Bench(
         "env_server",
