@@ -62,7 +62,7 @@ BENCHES: list[Bench] = [
         "code_humaneval_against",
         "benchmarks.code_humaneval",
         ("--against", "7c4796e", "--repeats", "5"),
-        ("--against", "7c4796e", "--repeats", "1"),
+        ("--against", "7c4796e", "--repeats", "3"),
     ),
     Bench(
         "retrieval_service",
@@ -73,7 +73,7 @@ BENCHES: list[Bench] = [
     Bench("rollout_engine", "benchmarks.rollout_engine", (), ("--rounds", "5", "--tool-rounds", "2")),
     Bench("agents_tool_concurrency", "benchmarks.agents_tool_concurrency", (), ("--episodes", "16")),
     Bench("cli_startup", "benchmarks.cli_startup", ("--rounds", "21"), ("--rounds", "7")),
-    Bench("generation", "benchmarks.generation", ("--repeats", "2"), ("--max-tokens", "24")),
+    Bench("generation", "benchmarks.generation", ("--repeats", "2"), ("--tasks", "2", "--max-tokens", "16")),
     Bench("view", "benchmarks.view", (), ("--episodes", "20000")),
     Bench(
         "env_server",
@@ -145,7 +145,7 @@ def number(x: float) -> str:
 def ratio(x: float | None) -> str:
     if x is None:
         return "-"
-    return f"{x:.0f}x" if x >= 10 else f"{x:.2f}x" if x < 1 else f"{x:.1f}x"
+    return f"{x:.0f}x" if x >= 10 else f"{x:.2g}x" if x < 1 else f"{x:.1f}x"
 
 
 def rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -193,7 +193,9 @@ def render_table(data: dict[str, Any]) -> str:
         f"Each benchmark, its mode (quick: smaller sizes and fewer rounds than its defaults, as its command "
         f"shows), its time and the load average (1 min) before and after it: {runs}.\n\n"
         "Regenerate with `python -m benchmarks.figures` (`--quick` for the quick sizes, `--only NAME` for one "
-        "benchmark, `--list` for the names).\n\n" + markdown(COLUMNS, rows(data))
+        "benchmark, `--list` for the names). Not here: the compose stack's load test, which needs the stack "
+        "up ([stack.md](stack.md)), and `benchmarks.learning`, a training result rather than a speed "
+        "([training.md](training.md)).\n\n" + markdown(COLUMNS, rows(data))
     )
 
 

@@ -182,7 +182,7 @@ def headline(measured: dict[tuple[str, float], tuple[float, float | str]], laten
         mine, base = measured.get((family, 0.5), (None, None))
         if isinstance(base, float):
             figures.append(
-                figure(f"{family} generation, difficulty 0.5", mine, "puzzles/s", base,
+                figure(f"{family.capitalize()} generation, difficulty 0.5", mine, "puzzles/s", base,
                        "reasoning-gym's generator, same setting", mine / base)
             )  # fmt: skip
     return figures
