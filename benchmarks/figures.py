@@ -243,11 +243,11 @@ def main() -> None:
         data["machine"] = machine()
         for bench in BENCHES:
             if args.only is None or bench.name in args.only:
-                data["benches"].pop(bench.name, None)  # never a stale row beside fresh ones
                 try:
                     data["benches"][bench.name] = run(bench, args.quick)
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     print(f"FAILED {e}", file=sys.stderr, flush=True)
+                    data["benches"].pop(bench.name, None)  # no earlier row beside this run's
                     failed.append(bench.name)
                 DATA.write_text(json.dumps(data, indent=1) + "\n")
     TABLE.write_text(render_table(data))
