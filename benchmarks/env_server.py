@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="steps per round and side")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--sessions", type=int, default=200, help="concurrent sessions")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
     import socket
 
@@ -140,6 +141,14 @@ def main() -> None:
     print(
         f"{args.sessions} concurrent sessions: {good} episodes back and equal to in process, {lost} lost; {wall:.1f} s"
     )
+    if args.json:
+        from benchmarks.headline import figure, write
+
+        write(args.json, [
+            figure("env server, Countdown step over loopback: overhead p50", over * 1e3, "ms", p50_l * 1e3,
+                   "the same env stepped in process (p50 of a step)", note="target <= 2 ms"),
+            figure(f"env server, {args.sessions} concurrent sessions: episodes lost", lost, "lost"),
+        ])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import time
 import gymnasium as gym
 
 import envs  # noqa: F401  (registers the envs)
+from benchmarks.headline import figure, write
 
 FAMILIES = {"countdown": "toolgym/Countdown-v0", "knights_knaves": "toolgym/KnightsKnaves-v0"}
 
@@ -51,12 +52,20 @@ def reasoning_gym(family: str, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
+    figures = []
     print(f"{'family':<16}{'toolgym ep/s':>14}{'toolgym steps/s':>17}{'reasoning-gym ep/s':>20}{'ratio':>8}")
     for family, env_id in FAMILIES.items():
         episodes, steps = ours(env_id, args.episodes)
         baseline = reasoning_gym(family, args.episodes)
         print(f"{family:<16}{episodes:>14.0f}{steps:>17.0f}{baseline:>20.0f}{episodes / baseline:>7.2f}x")
+        figures.append(
+            figure(f"{family.replace('_', ' ').title()} env episodes/s, no model", episodes, "episodes/s", baseline,
+                   "reasoning-gym's generate + score", episodes / baseline)
+        )  # fmt: skip
+    if args.json:
+        write(args.json, figures)
 
 
 if __name__ == "__main__":

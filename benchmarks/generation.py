@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     parser.add_argument("--one", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -118,6 +119,15 @@ def main() -> None:
     for method in METHODS:
         r = best[method]
         print(f"{method:<18}{r['rate']:>10.1f}{r['peak_mb']:>10.0f}{r['rate'] / base:>12.2f}x")
+    if args.json:
+        from benchmarks.headline import figure, write
+
+        r = best["toolgym"]
+        write(args.json, [
+            figure(f"HF backend sampling, {args.model}, {rows} rows x {args.max_tokens} tokens, logprobs included",
+                   r["rate"], "tokens/s", base, "plain model.generate, no logprobs", r["rate"] / base,
+                   note=f"peak {r['peak_mb']:.0f} MB, model.generate {best['generate']['peak_mb']:.0f} MB"),
+        ])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from typing import Any
 import gymnasium as gym
 
 import envs  # noqa: F401  (registers the envs)
+from benchmarks.headline import figure, write
 from benchmarks.puzzles_generation import _rg_settings
 
 Episode = Callable[[int], None]  # plays the episode of one seed or index, asserting it was won
@@ -389,7 +390,9 @@ def main() -> None:
         "--round-s", type=float, default=0.5, help="fewer episodes per round where one would take longer"
     )
     parser.add_argument("--games", nargs="*", help="names (or their first word) of the games to run")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
+    figures = []
     sys.stdout.reconfigure(line_buffering=True)
     chosen = [g for g in games() if not args.games or g.name in args.games or g.name.split()[0] in args.games]
     print(
@@ -414,6 +417,16 @@ def main() -> None:
                 )
                 ratios[peer].append(ratio)
                 row += f"{rate[peer]:>{width}.0f}{ratio:>7.2f}x"
+                figures.append(
+                    figure(
+                        f"{game.name} episodes/s (reset + a won episode) against {peer}",
+                        rate["toolgym"],
+                        "episodes/s",
+                        rate[peer],
+                        f"{peer}'s env, the same game and settings",
+                        ratio,
+                    )
+                )
             else:
                 row += f"{'-':>{width}}{'-':>8}"
         print(f"{row}{args.rounds * per_round:>10}")
@@ -424,6 +437,8 @@ def main() -> None:
                 f"against {peer}: lowest ratio {low:.2f}x, geometric mean "
                 f"{statistics.geometric_mean(ratios[peer]):.2f}x over {len(ratios[peer])} games"
             )
+    if args.json:
+        write(args.json, figures)
     print("\nsettings:")
     for game in chosen:
         peers = "; ".join(f"{peer}: {setting}" for peer, (_, setting) in game.peers.items())

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.headline import figure, write
 from envs.puzzles.cryptarithm import CryptarithmEnv
 from envs.puzzles.frozen_lake import FrozenLakeEnv
 from envs.puzzles.futoshiki import FutoshikiEnv
@@ -161,15 +162,35 @@ def main() -> None:
     parser.add_argument("--puzzles", type=int, default=20, help="puzzles per family and difficulty")
     parser.add_argument("--budget-s", type=float, default=3.0, help="time cap per measurement")
     parser.add_argument("--latency-only", action="store_true", help="only the Sudoku and Zebra latency")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
-    if not args.latency_only:
-        rates(args.puzzles, args.budget_s)
-    latencies(max(args.puzzles, 30))
+    measured = {} if args.latency_only else rates(args.puzzles, args.budget_s)
+    latency = latencies(max(args.puzzles, 30))
+    if args.json:
+        write(args.json, headline(measured, latency))
 
 
-def rates(puzzles: int, budget_s: float) -> None:
-    """The table of puzzles per second, ours against reasoning-gym's."""
+def headline(measured: dict[tuple[str, float], tuple[float, float | str]], latency: dict[str, float]):
+    """The README's figures: the latency of one puzzle, and three families' rates at mid difficulty."""
+    figures = [
+        figure(f"{label}: one puzzle, mean CPU time", ms, "ms", 50.0, "the 50 ms budget", 50.0 / ms)
+        for label, ms in latency.items()
+        if "default" in label
+    ]
+    for family in ("sudoku", "zebra", "cryptarithm"):
+        mine, base = measured.get((family, 0.5), (None, None))
+        if isinstance(base, float):
+            figures.append(
+                figure(f"{family.capitalize()} generation, difficulty 0.5", mine, "puzzles/s", base,
+                       "reasoning-gym's generator, same setting", mine / base)
+            )  # fmt: skip
+    return figures
+
+
+def rates(puzzles: int, budget_s: float) -> dict[tuple[str, float], tuple[float, float | str]]:
+    """The table of puzzles per second, ours against reasoning-gym's; (family, difficulty) -> both."""
+    out = {}
     families = [
         SudokuEnv,
         ZebraEnv,
@@ -192,14 +213,17 @@ def rates(puzzles: int, budget_s: float) -> None:
                 print(f"{cls.family:<16}{d:>11.1f}{mine:>12.1f}{'-':>18}{'-':>9}  (no such family)")
                 continue
             base = theirs(*rg, puzzles, budget_s)
+            out[cls.family, d] = (mine, base)
             ratio = f"{mine / base:>8.2f}x" if isinstance(base, float) else f"{'-':>9}"
             base_s = f"{base:>18.1f}" if isinstance(base, float) else f"{base:>18}"
             print(f"{cls.family:<16}{d:>11.1f}{mine:>12.1f}{base_s}{ratio}  {rg[0]} {rg[1]}")
     print()
+    return out
 
 
-def latencies(n: int) -> None:
-    """One 9x9 Sudoku and one 5-house Zebra puzzle against the 50 ms budget."""
+def latencies(n: int) -> dict[str, float]:
+    """One 9x9 Sudoku and one 5-house Zebra puzzle against the 50 ms budget; label -> mean CPU ms."""
+    out = {}
     print(f"latency of one puzzle over {n} seeds (budget 50 ms):")
     cases = [
         ("9x9 Sudoku, default difficulty", SudokuEnv, {}),
@@ -213,6 +237,8 @@ def latencies(n: int) -> None:
         print(f"  {label}: {verdict} 50 ms (mean CPU time)")
         print(f"    CPU ms   {_summary(cpu)}")
         print(f"    wall ms  {_summary(wall)}")
+        out[label] = statistics.mean(cpu)
+    return out
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ side gets the cores its processes could use.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import statistics
@@ -130,7 +129,13 @@ def main() -> None:
         "--concurrency", type=int, default=16, help="env steps at once (threads, or shared out)"
     )
     parser.add_argument("--ray-address", default="local", help="local (start Ray here), auto or an address")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="also write the headline figures (no PATH: print them)",
+    )
     args = parser.parse_args()
 
     from agents.ray_envs import RayEnvs
@@ -199,7 +204,22 @@ def main() -> None:
         ray_envs.close()
     print(f"load average (1, 5, 15 min) after: {_load()}")
     if args.json:
-        print(json.dumps({"command": command, "load_after": os.getloadavg(), "results": results}))
+        from benchmarks.headline import figure, write
+
+        figures = [
+            figure(
+                f"rollout engine, {r['case']}: Ray env actors against the thread pool",
+                r["ray_eps"],
+                "episodes/s",
+                r["threads_eps"],
+                "the thread pool, same seeds, interleaved rounds",
+                r["ray_vs_threads"],
+                note=f"cores busy {r['cores_busy_threads']:.2f} (threads), {r['cores_busy_ray']:.2f} (Ray); "
+                f"target {r['target']:.2f}x",
+            )
+            for r in results
+        ]
+        write(args.json, figures, {"results": results})
 
 
 if __name__ == "__main__":

@@ -296,8 +296,18 @@ def main() -> None:
     print(f"throughput ratio toolgym / baseline: {ratio:.1f}x; same top-{args.topk} passages on "
           f"{agree:.0%} of a batch's queries")  # fmt: skip
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "ratio": ratio, "cpu_ratio": cpu_ratio, "agree": agree,
-                                               "passages": len(kb), "load": [load_start, load_end]}, indent=1))  # fmt: skip
+        from benchmarks.headline import figure, write
+
+        ours, base, what = results["toolgym"], results["baseline"], f"{len(kb):,} passages"
+        write(args.json, [
+            figure(f"retriever service, {what}, {args.batch}-query batches, top-{args.topk}", ours["qps"], "queries/s",
+                   base["qps"], "a Search-R1-style server, same index", ratio, note=f"same top-{args.topk} on {agree:.0%}"),
+            figure(f"retriever service, {what}, one query per request, p50", ours["single_p50_ms"], "ms",
+                   base["single_p50_ms"], "a Search-R1-style server, same index", base["single_p50_ms"] / ours["single_p50_ms"]),
+            figure(f"retriever service, {what}, peak RSS", ours["peak_rss_mb"], "MiB", base["peak_rss_mb"],
+                   "a Search-R1-style server, same index", base["peak_rss_mb"] / ours["peak_rss_mb"]),
+        ], {"results": results, "ratio": ratio, "cpu_ratio": cpu_ratio, "agree": agree, "passages": len(kb),
+            "load_start_end": [load_start, load_end]})  # fmt: skip
 
 
 if __name__ == "__main__":

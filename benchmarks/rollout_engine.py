@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import statistics
 import subprocess
 import sys
@@ -169,7 +168,13 @@ def main() -> None:
     parser.add_argument("--tool-batch", type=int, default=32, help="episodes per round, the tool env")
     parser.add_argument("--tool-ms", type=float, default=50.0)
     parser.add_argument("--before", default=BEFORE, metavar="REV", help="the revision of the engine before")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="also write the figures here (no PATH: print them)",
+    )
     args = parser.parse_args()
 
     before = load_engine(args.before)
@@ -220,7 +225,15 @@ def main() -> None:
             f"   {_ratio(vs_bare):<24}{_ratio(vs_before):<24}"
         )
     if args.json:
-        print(json.dumps(results))
+        from benchmarks.headline import figure, write
+
+        write(args.json, [
+            figure(f"rollout engine, scripted policy, {r['env']}", r["engine_eps"], "episodes/s", r["bare_eps"],
+                   "a bare reset/step loop over one env", r["engine_vs_bare"],
+                   note=f"median of {r['rounds']} rounds of {r['episodes_per_round']}; the engine of {args.before}: "
+                   f"{r['before_eps']:.0f}/s, {r['engine_vs_before']:.2f}x")
+            for r in results
+        ], {"results": results})  # fmt: skip
 
 
 if __name__ == "__main__":

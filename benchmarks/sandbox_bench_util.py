@@ -63,3 +63,19 @@ def row(name: str, ours: dict[str, float], base: dict[str, float]) -> str:
         f" | ratio x{ours['runs_per_s'] / base['runs_per_s']:.2f} runs/s,"
         f" x{base['p50_ms'] / ours['p50_ms']:.2f} p50"
     )
+
+
+def sandbox_figures(what: str, clients: int, ours: dict[str, float], base: dict[str, float]) -> list[dict]:
+    """Headline figures of a trivial snippet at ``clients`` callers: runs/s (and p50 at one caller)."""
+    from benchmarks.headline import figure
+
+    out = [
+        figure(f"{what}, trivial snippet, {clients} caller{'s' * (clients > 1)}", ours["runs_per_s"], "runs/s",
+               base["runs_per_s"], "subprocess.run, no isolation", ours["runs_per_s"] / base["runs_per_s"])
+    ]  # fmt: skip
+    if clients == 1:
+        out.append(
+            figure(f"{what}, trivial snippet, p50 latency", ours["p50_ms"], "ms", base["p50_ms"],
+                   "subprocess.run, no isolation", base["p50_ms"] / ours["p50_ms"])
+        )  # fmt: skip
+    return out

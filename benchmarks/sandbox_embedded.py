@@ -16,12 +16,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.headline import write  # noqa: E402
 from benchmarks.sandbox_bench_util import (  # noqa: E402
     CPU_BOUND,
     TRIVIAL,
     alternating,
     load,
     row,
+    sandbox_figures,
     subprocess_call,
 )
 from sandbox import Sandbox  # noqa: E402
@@ -33,7 +35,9 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=200, help="runs per measurement")
     parser.add_argument("--clients", default="1,8,64", help="concurrent callers, comma separated")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per measurement")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
+    figures = []
     python = find_python()
     print(f"interpreter {python}; {load()}")
     with Sandbox() as sb:
@@ -45,7 +49,11 @@ def main() -> None:
                     lambda c=code: sb.run(c), subprocess_call(python, code), clients, args.total, args.rounds
                 )
                 print(row(f"embedded {name} c={clients}", ours, base), flush=True)
+                if name == "trivial":
+                    figures += sandbox_figures("embedded sandbox", clients, ours, base)
     print(f"after: {load()}")
+    if args.json:
+        write(args.json, figures)
 
 
 if __name__ == "__main__":

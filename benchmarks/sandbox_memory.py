@@ -13,6 +13,7 @@ Usage: python benchmarks/sandbox_memory.py
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.headline import figure, write  # noqa: E402
 from benchmarks.sandbox_bench_util import load  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from sandbox.launch import find_python  # noqa: E402
@@ -62,6 +64,9 @@ def available() -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
+    args = parser.parse_args()
     python = find_python()
     print(f"interpreter {python}; {load()}")
     bare = subprocess.Popen([python, "-c", "import time; time.sleep(60)"])
@@ -92,6 +97,12 @@ def main() -> None:
         f"worst warm worker: PSS {worst_pss / MB:.1f} MB (a bare interpreter: {base['Pss'] / MB:.1f} MB), "
         f"RSS {worst_rss / MB:.1f} MB; target PSS <= 30 MB: {'met' if worst_pss <= 30 * MB else 'NOT met'}"
     )
+    if args.json:
+        write(args.json, [
+            figure("warm sandbox worker memory (PSS, worst of 4)", worst_pss / MB, "MB", base["Pss"] / MB,
+                   "a bare interpreter's PSS", note="target <= 30 MB"),
+            figure("MemAvailable drop per warm sandbox worker", per_worker / MB, "MB"),
+        ])  # fmt: skip
 
 
 if __name__ == "__main__":

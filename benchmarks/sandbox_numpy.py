@@ -21,6 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.headline import figure, write  # noqa: E402
 from benchmarks.sandbox_bench_util import alternating, load, row  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from sandbox.config import PRELOAD  # noqa: E402
@@ -55,7 +56,9 @@ def main() -> None:
     parser.add_argument("--python", help="interpreter with numpy (default: toolgym sandbox python-setup's)")
     parser.add_argument("--total", type=int, default=40, help="runs per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per measurement")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
+    figures = []
     path = args.python or setup_python(log=lambda line: print(line, file=sys.stderr))
     python = resolve(path, "--python")
     print(f"interpreter {path} (Python {'.'.join(map(str, python.version))}); {load()}")
@@ -71,7 +74,21 @@ def main() -> None:
                     lambda c=code: sb.run(c, timeout_s=30), base, 1, args.total, args.rounds
                 )
                 print(row(f"{what}{name} c=1", ours, theirs).replace("subprocess", "GEM-style"), flush=True)
+                if not name and what != "print(1)":
+                    figures.append(
+                        figure(
+                            f"sandbox run, `{what}` with the provisioned interpreter (numpy preloaded), 1 caller",
+                            ours["runs_per_s"],
+                            "runs/s",
+                            theirs["runs_per_s"],
+                            "a GEM-style bwrap per run over the same interpreter",
+                            ours["runs_per_s"] / theirs["runs_per_s"],
+                            note=f"p50 {ours['p50_ms']:.1f} ms against {theirs['p50_ms']:.1f} ms",
+                        )
+                    )
     print(f"after: {load()}")
+    if args.json:
+        write(args.json, figures)
 
 
 if __name__ == "__main__":

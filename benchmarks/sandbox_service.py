@@ -24,7 +24,16 @@ import httpx
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.sandbox_bench_util import CPU_BOUND, TRIVIAL, load, measure, row, subprocess_call  # noqa: E402
+from benchmarks.headline import figure, write  # noqa: E402
+from benchmarks.sandbox_bench_util import (  # noqa: E402
+    CPU_BOUND,
+    TRIVIAL,
+    load,
+    measure,
+    row,
+    sandbox_figures,
+    subprocess_call,
+)
 from sandbox.launch import find_python  # noqa: E402
 
 
@@ -102,7 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total", type=int, default=256, help="requests per measurement")
     parser.add_argument("--clients", default="1,8,64,256", help="concurrent clients, comma separated")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures here")
     args = parser.parse_args()
+    figures = []
     python = find_python()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,10 +150,16 @@ def main() -> None:
                     row(f"service {name} c={clients}", ours, base) + f" | lost {failed}/{args.total}",
                     flush=True,
                 )
+                if name == "trivial":
+                    figures += sandbox_figures("sandbox service", clients, ours, base)
         print(f"requests lost in total: {lost}; after: {load()}")
+        most = max(map(int, args.clients.split(",")))
+        figures.append(figure(f"sandbox service, requests lost at {most} concurrent clients", lost, "lost"))
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if args.json:
+        write(args.json, figures)
 
 
 if __name__ == "__main__":

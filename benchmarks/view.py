@@ -42,6 +42,8 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.headline import figure, write
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 
@@ -264,7 +266,9 @@ def main() -> None:
     ap.add_argument("--scroll", type=int, default=200, help="Pages requested after the full index.")
     ap.add_argument("--no-load-baseline", action="store_true", help="Skip the load_jsonl baseline.")
     ap.add_argument("--keep", type=Path, default=None, help="Write the JSONL here and keep it (reused).")
+    ap.add_argument("--json", metavar="PATH", help="Also write the headline figures here.")
     args = ap.parse_args()
+    figures: list[dict] = []
     print("$ python -m benchmarks.view " + " ".join(sys.argv[1:]))
     work = Path(tempfile.mkdtemp(prefix="toolgym-view-bench-"))
     roots = {"this checkout": ROOT}
@@ -327,8 +331,39 @@ def main() -> None:
                 f"{base_s / mine['indexed_s']:.1f}x the time to its full index, {base_rss / mine['peak_rss']:.0f}x its "
                 "peak memory"
             )
+        mine = full["this checkout"]
+        base = (base_s, base_rss) if not args.no_load_baseline else (None, None)
+        what = f"`toolgym view`, {args.episodes:,} episodes"
+        baseline_name = "load_jsonl + summarize_by_env of the file"
+        for kind, label in (("cold", "first open (no cached index)"), ("warm", "reopened (cached index)")):
+            runs = times["this checkout", kind]
+            first = statistics.median(r["s"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            figures.append(
+                figure(
+                    f"{what}, {label}: first page from the process start (median of {args.rounds})",
+                    first,
+                    "s",
+                    base[0],
+                    baseline_name if base[0] else "",
+                    base[0] / first if base[0] else None,
+                    note=f"{cpu:.2f} s CPU",
+                )
+            )
+        figures.append(
+            figure(
+                f"{what}: peak RSS (index, summary, {args.scroll} pages scrolled)",
+                mine["peak_rss"] / MB,
+                "MiB",
+                base[1] / MB if base[1] else None,
+                baseline_name if base[1] else "",
+                base[1] / mine["peak_rss"] if base[1] else None,
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        write(args.json, figures)
 
 
 if __name__ == "__main__":
