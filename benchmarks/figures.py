@@ -76,7 +76,7 @@ BENCHES: list[Bench] = [
     Bench("generation", "benchmarks.generation", ("--repeats", "2"), ("--tasks", "2", "--max-tokens", "16")),
     Bench("peers", "benchmarks.peers", (), ("--rounds", "5", "--episodes", "10")),
     Bench("sandbox_numpy", "benchmarks.sandbox_numpy", (), ("--total", "20", "--rounds", "1")),
-    Bench("ray_rollout", "benchmarks.ray_rollout", (), ("--rounds", "3", "--tool-rounds", "2")),
+    Bench("ray_rollout", "benchmarks.ray_rollout", ("--rounds", "9"), ("--rounds", "3", "--tool-rounds", "2")),
     Bench("view", "benchmarks.view", (), ("--episodes", "20000")),
     Bench(
         "env_server",
